@@ -1,0 +1,5 @@
+"""`python -m seclo` runs the command line."""
+
+from seclo.cli import main
+
+main()

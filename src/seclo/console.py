@@ -1,0 +1,62 @@
+"""The terminal side of the CLI: a rich progress reporter, and tables."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+__all__ = ["RichReporter", "render_table"]
+
+
+class RichReporter:
+    """Shows progress bars on a terminal and nothing when output is not a TTY; notes always go to stderr."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, task: str, total: float | None = None) -> None:
+        """Begin a progress bar for `task`."""
+        self.finish()
+        if not self.console.is_terminal:
+            return
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(task, total=total)
+
+    def advance(self, amount: float) -> None:
+        """Move the bar forward."""
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def finish(self) -> None:
+        """Remove the bar."""
+        if self._progress is not None:
+            self._progress.stop()
+        self._progress, self._task = None, None
+
+    def note(self, message: str) -> None:
+        """Print a note on stderr."""
+        self.console.print(f"[yellow]note:[/yellow] {message}", highlight=False)
+
+
+def render_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print a table to stdout."""
+    table = Table(title=title, title_justify="left")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console(file=sys.stdout).print(table)

@@ -1,0 +1,67 @@
+"""`seclo demo`: generate an organisation, import it and summarise it, as a pipeline of library calls.
+
+Later capabilities (objectives, experiments, analytics, risk) add their steps here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from seclo.generate import generate_organisation
+from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
+from seclo.reporting import NullReporter, Reporter
+from seclo.store.connection import open_store
+from seclo.store.schema import table
+from seclo.summary import StoreSummary, summarise
+from seclo.workspace import Workspace, init_workspace
+
+__all__ = ["DemoResult", "import_generated", "run_demo"]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """Where the demo ran and what it found."""
+
+    workspace: Path
+    imports: tuple[ImportResult, ...]
+    summary: StoreSummary
+
+
+def import_generated(
+    workspace: Workspace, folder: Path, reporter: Reporter | None = None
+) -> list[ImportResult]:
+    """Import every Parquet file `seclo generate` wrote into `folder`, each into the table it is named after."""
+    results: list[ImportResult] = []
+    settings = workspace.settings.store
+    with open_store(
+        workspace.store_path, memory_limit=settings.memory_limit, threads=settings.threads
+    ) as store:
+        for path in sorted(folder.glob("*.parquet")):
+            name = path.stem.split("-")[0]
+            kind = table(name).kinds[0]
+            results.append(import_path(store, get_importer(kind), path, ImportOptions(), reporter))
+    return results
+
+
+def run_demo(
+    root: Path | None = None,
+    *,
+    days: int = 30,
+    seed: int = 7,
+    auth_events: int | None = None,
+    reporter: Reporter | None = None,
+) -> DemoResult:
+    """Run the demo in `root` (a new temporary folder when None) and return what it did."""
+    reporter = reporter or NullReporter()
+    if root is None:
+        root = Path(tempfile.mkdtemp(prefix="seclo-demo-"))
+    init_workspace(root)
+    workspace = Workspace.open(root)
+    folder = root / "data" / "generated"
+    generate_organisation(folder, days=days, seed=seed, auth_events=auth_events, reporter=reporter)
+    results = import_generated(workspace, folder, reporter)
+    with open_store(workspace.store_path) as store:
+        summary = summarise(store)
+    return DemoResult(root, tuple(results), summary)

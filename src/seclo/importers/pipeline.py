@@ -1,0 +1,194 @@
+"""The import pipeline shared by every format: checks, one transaction, duplicates, rejects, counts.
+
+For each file: refuse what is not a file of this kind (empty, binary, unreadable) with a one-line error; skip a
+file already imported byte for byte; otherwise stage it with its importer and merge the staged rows into the
+store in a single transaction, so an interrupted import leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from seclo.errors import InputError
+from seclo.importers.interface import Importer, ImportOptions, ImportResult, Staging
+from seclo.importers.merge import merge_table
+from seclo.reporting import NullReporter, Reporter
+from seclo.store.connection import Store
+from seclo.store.schema import table
+from seclo.store.sql import run, scalar
+
+__all__ = ["file_digest", "import_path"]
+
+_SNIFF_BYTES = 1 << 16
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (names and contents) for folder imports."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):  # type: ignore[misc]
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_readable(importer: Importer, path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        if not importer.accepts_directories:
+            raise InputError(f"{path}: is a folder; `{importer.kind}` imports files")
+        return
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not head:
+        raise InputError(f"{path}: the file is empty")
+    if not importer.is_binary(path) and b"\0" in head:
+        raise InputError(
+            f"{path}: looks like a binary file (a NUL byte at offset {head.index(0)}), "
+            f"not a {importer.kind} text file"
+        )
+
+
+def _already_imported(conn: duckdb.DuckDBPyConnection, kind: str, digest: str) -> int | None:
+    found = scalar(
+        conn, "SELECT min(batch_id) FROM import_batches WHERE kind = ? AND sha256 = ?", [kind, digest]
+    )
+    return None if found is None else int(found)
+
+
+def _first_reject(conn: duckdb.DuckDBPyConnection, rejects: str, categories: Iterable[str]) -> str:
+    wanted = ", ".join(f"'{c}'" for c in categories)
+    row = conn.execute(
+        f"SELECT line, field, reason FROM {rejects} WHERE category IN ({wanted}) ORDER BY line NULLS LAST LIMIT 1"
+    ).fetchall()
+    if not row:
+        return ""
+    line, field, reason = row[0]
+    where = f"line {line}" if line is not None else "a record"
+    return f"{where}" + (f", field {field}" if field else "") + f": {reason}"
+
+
+def _drop(conn: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+    wanted = set(names)
+    existing = conn.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
+    ).fetchall()
+    # Views first: they depend on the tables.
+    for name, kind in sorted(existing, key=lambda r: r[1] != "VIEW"):
+        if name in wanted:
+            run(conn, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
+
+
+def import_path(
+    store: Store,
+    importer: Importer,
+    path: Path,
+    options: ImportOptions | None = None,
+    reporter: Reporter | None = None,
+) -> ImportResult:
+    """Import one file (or folder, for importers that take folders) in one transaction.
+
+    Raises:
+        InputError: the file cannot be imported as this kind; with `strict`, any invalid row. The store is
+            unchanged.
+    """
+    options = options or ImportOptions()
+    reporter = reporter or NullReporter()
+    _check_readable(importer, path)
+    conn = store.conn
+    digest = file_digest(path)
+    previous = _already_imported(conn, importer.kind, digest)
+    if previous is not None:
+        return ImportResult(path, importer.kind, previous, 0, 0, 0, 0, 0, already_imported=True)
+    staging = Staging(conn, path, options, reporter)
+    try:
+        with store.transaction():
+            staged = importer.stage(staging)
+            batch_id = int(scalar(conn, "SELECT coalesce(max(batch_id), 0) + 1 FROM import_batches"))
+            rejected = skipped = 0
+            if staged.rejected is not None:
+                counts = dict(
+                    conn.execute(
+                        f"SELECT category, count(*) FROM {staged.rejected} GROUP BY category"
+                    ).fetchall()
+                )
+                rejected, skipped = int(counts.get("invalid", 0)), int(counts.get("skipped", 0))
+                if rejected and options.strict:
+                    first = _first_reject(conn, staged.rejected, ["invalid"])
+                    raise InputError(
+                        f"{path}: {rejected} invalid row{'s' if rejected > 1 else ''}, nothing loaded (--strict); "
+                        f"first at {first}"
+                    )
+            loaded = duplicate = 0
+            per_table: dict[str, int] = {}
+            for name, relation in staged.tables.items():
+                merged = merge_table(conn, table(name), relation, batch_id)
+                loaded += merged.loaded
+                duplicate += merged.duplicate
+                per_table[name] = merged.loaded
+            if loaded + duplicate == 0 and rejected and staged.rows_read:
+                first = _first_reject(conn, staged.rejected or "", ["invalid"])
+                raise InputError(
+                    f"{path}: none of its {staged.rows_read} rows could be read as {importer.kind}; "
+                    f"first problem at {first}",
+                    tip=f"is this really a {importer.kind} file? See `seclo import --help` for the kinds.",
+                )
+            if staged.rejected is not None:
+                run(
+                    conn,
+                    f"""INSERT INTO rejected SELECT ?, ?, ?, line, field, reason, raw, category
+                    FROM {staged.rejected}""",
+                    [batch_id, str(path), importer.kind],
+                )
+            importer.after_merge(conn, batch_id)
+            counted = loaded + duplicate + skipped + rejected
+            if counted != staged.rows_read:
+                raise InputError(
+                    f"{path}: read {staged.rows_read} rows but accounted for {counted}; nothing was loaded",
+                    tip="this is a bug in seclo's importer: please report it with the file",
+                )
+            run(
+                conn,
+                "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    importer.kind,
+                    str(path),
+                    digest,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    staged.rows_read,
+                    loaded,
+                    duplicate,
+                    skipped,
+                    rejected,
+                    staging.notes,
+                ],
+            )
+    finally:
+        _drop(conn, staging.temp_tables)
+    return ImportResult(
+        path=path,
+        kind=importer.kind,
+        batch_id=batch_id,
+        rows_read=staged.rows_read,
+        rows_loaded=loaded,
+        rows_duplicate=duplicate,
+        rows_skipped=skipped,
+        rows_rejected=rejected,
+        tables=per_table,
+        notes=tuple(staging.notes),
+    )

@@ -1,0 +1,77 @@
+"""Read-only SQL over the store, for `seclo query`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from seclo.errors import InputError
+from seclo.store.connection import Store
+
+__all__ = ["QueryResult", "run_query", "to_csv", "to_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Column names and rows of a query."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+def run_query(store: Store, sql: str, *, limit: int | None = None) -> QueryResult:
+    """Run `sql` against a store opened read-only.
+
+    Raises:
+        InputError: the SQL is invalid or tries to change the store.
+    """
+    try:
+        result = store.conn.execute(sql)
+        columns = tuple(d[0] for d in result.description or ())
+        rows = result.fetchmany(limit) if limit else result.fetchall()
+        if limit:
+            result.fetchall()
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        if "read-only" in message.lower():
+            raise InputError(f"seclo query is read-only: {message}") from None
+        raise InputError(f"query failed: {message}") from None
+    return QueryResult(columns, rows)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def to_json(result: QueryResult) -> str:
+    """The rows as a JSON array of objects."""
+    return json.dumps(
+        [dict(zip(result.columns, map(_plain, row), strict=True)) for row in result.rows], indent=2
+    )
+
+
+def to_csv(result: QueryResult) -> str:
+    """The rows as CSV with a header."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(["" if v is None else _plain(v) for v in row])
+    return out.getvalue()

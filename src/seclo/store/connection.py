@@ -1,0 +1,113 @@
+"""Opening the store: an embedded DuckDB file, created and migrated on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from seclo.errors import StoreError
+from seclo.store.migrations import MIGRATIONS
+from seclo.store.sql import run, scalar
+
+__all__ = ["SCHEMA_VERSION", "Store", "open_store"]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Store:
+    """A connection to the store, configured for UTC and bounded memory."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, path: Path | None) -> None:
+        self.conn = conn
+        self.path = path
+
+    @property
+    def version(self) -> int:
+        """The schema version the store is at."""
+        return int(scalar(self.conn, "SELECT coalesce(max(version), 0) FROM schema_version"))
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run a block in one transaction: all of it is committed, or none of it."""
+        run(self.conn, "BEGIN TRANSACTION")
+        try:
+            yield self.conn
+        except BaseException:
+            run(self.conn, "ROLLBACK")
+            raise
+        run(self.conn, "COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the write-ahead log)."""
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
+    run(conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    current = int(scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_version"))
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store is at schema version {current}, newer than this seclo understands ({SCHEMA_VERSION})",
+            tip="upgrade seclo",
+        )
+    for version, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        run(conn, "BEGIN TRANSACTION")
+        try:
+            run(conn, sql)
+            run(
+                conn,
+                "INSERT INTO schema_version VALUES (?, ?)",
+                [version, datetime.now(UTC).replace(tzinfo=None)],
+            )
+        except BaseException:
+            run(conn, "ROLLBACK")
+            raise
+        run(conn, "COMMIT")
+
+
+def open_store(
+    path: Path | None,
+    *,
+    read_only: bool = False,
+    memory_limit: str = "2GB",
+    threads: int | None = None,
+) -> Store:
+    """Open (creating and migrating if needed) the store at `path`; None opens a throwaway in-memory store.
+
+    Raises:
+        StoreError: the file is not a DuckDB database, is locked by another process, or is too new.
+    """
+    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
+    if threads:
+        config["threads"] = threads
+    target = ":memory:"
+    if path is not None:
+        if read_only and not path.exists():
+            raise StoreError(
+                f"{path}: no store here yet", tip="import some data first: seclo import KIND FILE"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(path)
+        # Spill large sorts and joins next to the store rather than in memory.
+        config["temp_directory"] = str(path.parent / "tmp")
+    try:
+        conn = duckdb.connect(target, read_only=read_only, config=config)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise StoreError(f"{path}: cannot open the store: {first}") from None
+    run(conn, "SET TimeZone = 'UTC'")
+    if not read_only:
+        _migrate(conn)
+    return Store(conn, path)

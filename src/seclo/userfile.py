@@ -1,0 +1,84 @@
+"""Loading user-written YAML files into pydantic models, with errors that name file, line and YAML path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from seclo.errors import ConfigError
+
+__all__ = ["load_model", "yaml_path_line"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out or "(top level)"
+
+
+def yaml_path_line(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """Return the 1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if found is None:
+                # the key itself is the problem (unknown field) or missing: point at the key if present
+                key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def load_model(path: Path, model: type[M]) -> M:
+    """Read `path` as YAML and validate it as `model`.
+
+    Raises:
+        ConfigError: the file is missing, is not YAML, or does not match the model. The message names the
+            file, the line, the YAML path and what was expected.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = yaml_path_line(text, loc)
+        where = f":{line}" if line is not None else ""
+        got = err.get("input")
+        got_text = "" if isinstance(got, dict | list) or err["type"] == "missing" else f" (got {got!r})"
+        more = len(exc.errors()) - 1
+        extra = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
+        raise ConfigError(f"{path}{where}: {_format_loc(loc)}: {err['msg']}{got_text}{extra}") from None

@@ -1,0 +1,134 @@
+"""The workspace: a folder holding seclo.yaml, the store and the user's objectives, experiments and playbooks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seclo.atomic import write_text_atomic
+from seclo.errors import ConfigError
+from seclo.userfile import load_model
+
+__all__ = ["CONFIG_NAME", "SUBFOLDERS", "Settings", "StoreSettings", "Workspace", "init_workspace"]
+
+CONFIG_NAME = "seclo.yaml"
+SUBFOLDERS = ("slos", "experiments", "playbooks", "risk")
+ENV_VAR = "SECLO_WORKSPACE"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Strict):
+    """Where the store lives and how much of the machine it may use."""
+
+    path: str = ".seclo/store.duckdb"
+    memory_limit: str = "2GB"
+    threads: int | None = Field(default=None, ge=1)
+
+
+class SlaDays(_Strict):
+    """Days allowed to fix a finding, per severity (DefectDojo's defaults)."""
+
+    critical: int = Field(default=7, ge=1)
+    high: int = Field(default=30, ge=1)
+    medium: int = Field(default=90, ge=1)
+    low: int = Field(default=120, ge=1)
+
+
+class Settings(_Strict):
+    """The contents of seclo.yaml."""
+
+    apiVersion: str = "seclo/v1"  # noqa: N815 - Kubernetes-style field name users write
+    kind: str = "Workspace"
+    timezone: str = "UTC"
+    store: StoreSettings = StoreSettings()
+    sla_days: SlaDays = SlaDays()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+
+DEFAULT_CONFIG = """\
+# seclo workspace settings. Every key is optional; these are the defaults.
+apiVersion: seclo/v1
+kind: Workspace
+# Time zone for log lines that carry none (syslog) and for calendar windows.
+timezone: UTC
+store:
+  # The embedded DuckDB file, relative to this folder.
+  path: .seclo/store.duckdb
+  memory_limit: 2GB
+# Days allowed to fix a finding, per severity.
+sla_days:
+  critical: 7
+  high: 30
+  medium: 90
+  low: 120
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A workspace folder and its settings."""
+
+    root: Path
+    settings: Settings
+
+    @property
+    def store_path(self) -> Path:
+        """The DuckDB file, resolved against the workspace root."""
+        path = Path(self.settings.store.path).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @classmethod
+    def open(cls, root: Path | None = None) -> Workspace:
+        """Open the workspace at `root`, else $SECLO_WORKSPACE, else the current directory.
+
+        A folder without seclo.yaml is a workspace with default settings, so one-off commands work anywhere.
+        """
+        if root is None:
+            env = os.environ.get(ENV_VAR)
+            root = Path(env) if env else Path.cwd()
+        root = root.expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"{root}: the workspace must be a folder, not a file")
+        config = root / CONFIG_NAME
+        settings = load_model(config, Settings) if config.exists() else Settings()
+        return cls(root=root, settings=settings)
+
+
+def init_workspace(root: Path) -> list[Path]:
+    """Create a workspace at `root`: seclo.yaml and the standard folders. Existing files are kept.
+
+    Returns:
+        The paths that were created.
+    """
+    root = root.expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{root}: exists and is not a folder")
+    created: list[Path] = []
+    if not root.exists():
+        root.mkdir(parents=True)
+        created.append(root)
+    config = root / CONFIG_NAME
+    if not config.exists():
+        write_text_atomic(config, DEFAULT_CONFIG)
+        created.append(config)
+    for name in SUBFOLDERS:
+        folder = root / name
+        if not folder.exists():
+            folder.mkdir()
+            created.append(folder)
+    return created
