@@ -47,7 +47,7 @@ def _timed(label: str, rows: int, func: Callable[[], object]) -> float:
 def _pandas_events(db: Path, frame_reader: Callable[[], pd.DataFrame]) -> None:
     frame = frame_reader()
     frame = frame[["time", "user", "outcome", "mfa", "src_ip", "service", "host", "source"]]
-    frame = frame.assign(time=pd.to_datetime(frame["time"], utc=True).dt.tz_localize(None))
+    frame = frame.assign(time=pd.to_datetime(frame["time"], utc=True, format="ISO8601").dt.tz_localize(None))
     with duckdb.connect(str(db)) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS auth_events AS SELECT * FROM frame LIMIT 0").fetchall()
         conn.execute("INSERT INTO auth_events SELECT * FROM frame").fetchall()
@@ -60,7 +60,9 @@ def _pandas_syslog(db: Path, path: Path) -> None:
     success = parts["msg"].str.contains("session opened for user", regex=False, na=False)
     keep = parts[failure | success].assign(outcome=lambda f: failure.map({True: "failure", False: "success"}))
     keep = keep.assign(
-        time=pd.to_datetime("2005 " + keep["mon"] + " " + keep["day"] + " " + keep["clock"], format="%Y %b %d %H:%M:%S"),
+        time=pd.to_datetime(
+            "2005 " + keep["mon"] + " " + keep["day"] + " " + keep["clock"], format="%Y %b %d %H:%M:%S"
+        ),
         user=keep["msg"].str.extract(r"user=(\S+)|for user (\S+)").bfill(axis=1)[0],
         src_ip=keep["msg"].str.extract(r"rhost=(\S+)")[0],
     )[["time", "user", "outcome", "src_ip", "host"]]
@@ -73,6 +75,11 @@ def _seclo(db: Path, kind: str, path: Path, options: ImportOptions | None = None
     with open_store(db) as store:
         result = import_path(store, get_importer(kind), path, options)
     assert result.rows_rejected == 0 or kind == "syslog", result
+
+
+def _seclo_all(db: Path, kind: str, paths: list[Path]) -> None:
+    for path in paths:
+        _seclo(db, kind, path)
 
 
 def _compare(name: str, rows: int, seclo: Callable[[], object], pandas: Callable[[], object]) -> None:
@@ -91,7 +98,9 @@ def run(rows: int, syslog_lines: int, work: Path) -> None:
         conn.execute(
             f"COPY (SELECT * FROM read_parquet({[str(p) for p in parquet]})) TO '{work / 'events.ndjson'}' (FORMAT json)"
         ).fetchall()
-        count = int(conn.execute(f"SELECT count(*) FROM read_parquet({[str(p) for p in parquet]})").fetchall()[0][0])
+        count = int(
+            conn.execute(f"SELECT count(*) FROM read_parquet({[str(p) for p in parquet]})").fetchall()[0][0]
+        )
     ndjson = work / "events.ndjson"
     print(f"canonical input: {count:,} auth events ({ndjson.stat().st_size / 1e6:,.0f} MB NDJSON)")
     _compare(
@@ -103,7 +112,7 @@ def run(rows: int, syslog_lines: int, work: Path) -> None:
     _compare(
         "canonical Parquet",
         count,
-        lambda: [_seclo(work / "c.duckdb", "events", p) for p in parquet],
+        lambda: _seclo_all(work / "c.duckdb", "events", parquet),
         lambda: _pandas_events(work / "d.duckdb", lambda: pd.concat(pd.read_parquet(p) for p in parquet)),
     )
     log = work / "auth.log"
@@ -121,25 +130,35 @@ def run(rows: int, syslog_lines: int, work: Path) -> None:
     )
 
 
+def _child(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "seclo", *argv], check=True)  # noqa: S603 - our own CLI
+    return time.perf_counter() - start
+
+
 def huge(work: Path, events: int) -> None:
     """Generate and import `events` auth events in child processes and report wall time and peak RSS."""
-    ws = work / "huge"
-    for step, argv in (
-        ("generate", ["generate", "--days", "90", "--seed", "3", "--auth-events", str(events), "--out", str(ws / "gen")]),
-        ("import", ["import", "events", *sorted(str(p) for p in (ws / "gen").glob("auth_events*.parquet"))]),
-    ):
-        if step == "import":
-            argv = ["import", "events", *sorted(str(p) for p in (ws / "gen").glob("auth_events*.parquet"))]
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "seclo", *argv, "--workspace", str(ws)], check=True)
-        seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"  {step:<8} {events:>14,} events {seconds:8.1f} s  {events / seconds:>12,.0f} /s  peak RSS so far {peak:,.0f} MB")
+    ws, gen = work / "huge", work / "huge" / "gen"
+    seconds = _child(
+        ["generate", "--days", "90", "--seed", "3", "--auth-events", str(events), "--out", str(gen)]
+    )
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  generate {events:>14,} events {seconds:8.1f} s {events / seconds:>12,.0f}/s  peak RSS {peak:,.0f} MB"
+    )
+    files = sorted(str(p) for p in gen.glob("auth_events*.parquet"))
+    seconds = _child(["import", "events", *files, "--workspace", str(ws)])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  import   {events:>14,} events {seconds:8.1f} s {events / seconds:>12,.0f}/s  peak RSS (max of both) {peak:,.0f} MB"
+    )
 
 
 def main() -> None:
     """Parse arguments and run."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=3_000_000, help="canonical auth events")
     parser.add_argument("--syslog-lines", type=int, default=2_000_000)
     parser.add_argument("--huge", action="store_true", help="also 100M generated auth events")

@@ -220,9 +220,13 @@ def generate_command(
             click.echo(f"{r.path.name}: loaded {r.rows_loaded:,} of {r.rows_read:,}")
 
 
+def _minute(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
 @cli.command("demo")
-@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True, help="Days of history.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same organisation.")
 @workspace_option
 def demo_command(days: int, seed: int, workspace: Path | None) -> None:
     """Run seclo end to end on a generated organisation, in a new temporary workspace (or --workspace).
@@ -245,7 +249,11 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
     render_table(
         "Store",
         ["table", "rows", "from", "to"],
-        [(t.table, f"{t.rows:,}", t.first, t.last) for t in result.summary.tables if t.rows],
+        [
+            (t.table, f"{t.rows:,}", _minute(t.first), _minute(t.last))
+            for t in result.summary.tables
+            if t.rows
+        ],
     )
     render_table(
         "Headlines",

@@ -75,16 +75,15 @@ _HEADLINES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "open findings",
-        """SELECT printf('%,d', count(*)), string_agg(severity || ' ' || n, ', ' ORDER BY rank)
+        """SELECT printf('%,d', sum(n)), string_agg(severity || ' ' || n, ', ' ORDER BY rank)
            FROM (SELECT severity, count(*) AS n, list_position(['critical','high','medium','low'], severity) AS rank
-                 FROM findings WHERE closed_at IS NULL GROUP BY severity) s, (SELECT 1)
-           GROUP BY ALL HAVING count(*) > 0""",
+                 FROM findings WHERE closed_at IS NULL GROUP BY severity) HAVING sum(n) > 0""",
         "findings",
     ),
     (
         "incidents",
-        """SELECT printf('%,d', count(*)), string_agg(kind || ' ' || n, ', ' ORDER BY kind)
-           FROM (SELECT kind, count(*) AS n FROM incidents GROUP BY kind) HAVING count(*) > 0""",
+        """SELECT printf('%,d', sum(n)), string_agg(kind || ' ' || n, ', ' ORDER BY kind)
+           FROM (SELECT kind, count(*) AS n FROM incidents GROUP BY kind) HAVING sum(n) > 0""",
         "incidents",
     ),
     (

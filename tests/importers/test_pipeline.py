@@ -11,13 +11,12 @@ import textwrap
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from seclo.errors import InputError
-from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
+from seclo.importers import ImportOptions, ImportResult, Staging, get_importer, import_path
 from seclo.store import Store, open_store
 
 GOOD = '{"time":"2024-03-01T10:00:%02dZ","user":"u%d","outcome":"%s","src_ip":"198.51.100.%d"}\n'
@@ -150,7 +149,7 @@ def test_interrupt_during_import_leaves_store_unchanged(store: Store, tmp_path: 
     import_path(store, get_importer("events"), first)
     importer = get_importer("events")
 
-    def interrupt(conn: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    def interrupt(staging: Staging, batch_id: int) -> None:
         raise KeyboardInterrupt
 
     importer.after_merge = interrupt  # type: ignore[method-assign]
@@ -173,7 +172,7 @@ KILL_SCRIPT = textwrap.dedent(
     store = open_store(Path(sys.argv[1]))
     importer = get_importer("events")
 
-    def hang(conn, batch_id):
+    def hang(staging, batch_id):
         # every row is merged into the open transaction: tell the test, then wait to be killed
         Path(sys.argv[3]).write_text("merged")
         time.sleep(600)
@@ -264,3 +263,23 @@ def test_mutated_lines_never_crash(
             assert reasons == [(0,)]
             return
     assert str(path) in refused
+
+
+def test_same_file_with_other_options_is_imported_again(store: Store, tmp_path: Path) -> None:
+    """Re-importing a file with a different time zone is not mistaken for a repeat of the first import."""
+    path = tmp_path / "e.csv"
+    path.write_text("time,outcome\n2024-03-01 10:00:00,success\n")
+    import_path(store, get_importer("events"), path, ImportOptions(timezone="UTC"))
+    again = import_path(store, get_importer("events"), path, ImportOptions(timezone="Europe/Berlin"))
+    assert not again.already_imported
+    assert again.rows_read == 1
+
+
+def test_utf16_file_gets_a_conversion_tip(store: Store, tmp_path: Path) -> None:
+    """A UTF-16 file is named as such, with how to convert it, rather than called binary."""
+    path = tmp_path / "e.ndjson"
+    path.write_bytes('{"time":"2024-01-01","outcome":"success"}\n'.encode("utf-16"))
+    with pytest.raises(InputError, match="is UTF-16 text") as info:
+        import_path(store, get_importer("events"), path)
+    assert info.value.tip is not None
+    assert "iconv" in info.value.tip

@@ -162,5 +162,8 @@ class Importer(ABC):
             InputError: the file as a whole cannot be read as this kind (wrong format, XML attack...).
         """
 
-    def after_merge(self, conn: duckdb.DuckDBPyConnection, batch_id: int) -> None:  # noqa: B027
-        """Derive other tables once the staged rows are merged (matching advisories to components); optional."""
+    def after_merge(self, staging: Staging, batch_id: int) -> None:  # noqa: B027
+        """Derive other tables once the staged rows are merged (matching advisories to components); optional.
+
+        Runs inside the import's transaction, on `staging.conn`; `staging.note` reaches the user and the batch.
+        """

@@ -8,6 +8,7 @@ store in a single transaction, so an interrupted import leaves the store as it w
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,15 @@ _SNIFF_BYTES = 1 << 16
 def file_digest(path: Path) -> str:
     """SHA-256 of a file, or of a folder's files (names and contents) for folder imports."""
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if path.is_dir():
+        # Hidden files and folders (.git) are not imported, so they must not make a folder look changed.
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+    else:
+        files = [path]
     for file in files:
         if path.is_dir():
             digest.update(str(file.relative_to(path)).encode() + b"\0")
@@ -56,6 +65,11 @@ def _check_readable(importer: Importer, path: Path) -> None:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     if not head:
         raise InputError(f"{path}: the file is empty")
+    if not importer.is_binary(path) and head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            f"{path}: is UTF-16 text; seclo reads UTF-8",
+            tip=f"convert it first: iconv -f UTF-16 -t UTF-8 {path} > converted",
+        )
     if not importer.is_binary(path) and b"\0" in head:
         raise InputError(
             f"{path}: looks like a binary file (a NUL byte at offset {head.index(0)}), "
@@ -63,9 +77,20 @@ def _check_readable(importer: Importer, path: Path) -> None:
         )
 
 
-def _already_imported(conn: duckdb.DuckDBPyConnection, kind: str, digest: str) -> int | None:
+def _options_key(options: ImportOptions) -> str:
+    """The options that change what a file's rows become (a syslog year, a time zone); strictness does not."""
+    return json.dumps(
+        {"year": options.year, "timezone": options.timezone, "snapshot_time": options.snapshot_time},
+        default=str,
+        sort_keys=True,
+    )
+
+
+def _already_imported(conn: duckdb.DuckDBPyConnection, kind: str, digest: str, options: str) -> int | None:
     found = scalar(
-        conn, "SELECT min(batch_id) FROM import_batches WHERE kind = ? AND sha256 = ?", [kind, digest]
+        conn,
+        "SELECT min(batch_id) FROM import_batches WHERE kind = ? AND sha256 = ? AND options = ?",
+        [kind, digest, options],
     )
     return None if found is None else int(found)
 
@@ -111,7 +136,8 @@ def import_path(
     _check_readable(importer, path)
     conn = store.conn
     digest = file_digest(path)
-    previous = _already_imported(conn, importer.kind, digest)
+    options_key = _options_key(options)
+    previous = _already_imported(conn, importer.kind, digest, options_key)
     if previous is not None:
         return ImportResult(path, importer.kind, previous, 0, 0, 0, 0, 0, already_imported=True)
     staging = Staging(conn, path, options, reporter)
@@ -154,7 +180,7 @@ def import_path(
                     FROM {staged.rejected}""",
                     [batch_id, str(path), importer.kind],
                 )
-            importer.after_merge(conn, batch_id)
+            importer.after_merge(staging, batch_id)
             counted = loaded + duplicate + skipped + rejected
             if counted != staged.rows_read:
                 raise InputError(
@@ -163,7 +189,7 @@ def import_path(
                 )
             run(
                 conn,
-                "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO import_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     batch_id,
                     importer.kind,
@@ -176,6 +202,7 @@ def import_path(
                     skipped,
                     rejected,
                     staging.notes,
+                    options_key,
                 ],
             )
     finally:

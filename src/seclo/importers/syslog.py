@@ -2,9 +2,8 @@
 
 Lines are RFC 3164 ("Jun 14 15:16:01 host sshd[42]: ...", optionally with a "<PRI>" prefix), rsyslog's
 high-precision form ("2024-03-01T10:00:00.123+00:00 host sshd[42]: ...") or RFC 5424 ("<38>1 2024-03-01T10:00:00Z
-host sshd 42 - - ..."). One regular expression splits every line into header fields; cheap prefix tests then pick
-the few lines worth a message regex. Loaded (service is the program without "(pam_unix)"; "sshd-session", which
-OpenSSH 9.8+ logs from, is "sshd"):
+host sshd 42 - - ..."). Loaded (service is the program without "(pam_unix)"; "sshd-session", which OpenSSH 9.8+
+logs from, is "sshd"):
 
 - sshd "Failed <method> for [invalid user ]U from IP port N", "Invalid user U from IP": failure;
 - sshd "Accepted <method> for U from IP port N": success (mfa stays NULL: one line never proves a second factor);
@@ -13,8 +12,10 @@ OpenSSH 9.8+ logs from, is "sshd"):
   logins);
 - su "FAILED SU (to U) ..." / "FAILED su for U by ...": failure.
 
-Every other syslog line is a "skipped" reject ("not an authentication event"), so counts reconcile. A line that is
-not syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid" reject.
+Every other syslog line is a "skipped" reject ("not an authentication event"), so counts reconcile; lines that hold
+none of the phrases above are recorded without their text (a kernel or cron line is noise in the store; its line
+number finds it). A line that is not syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid"
+reject, with its text.
 
 Double counting. A modern system logs one failed password twice: pam_unix "authentication failure" and sshd's own
 "Failed password" (likewise su's "FAILED SU", and pam_unix "session opened" after sshd's "Accepted"). The program's
@@ -29,50 +30,59 @@ Time. RFC 3164 lines carry no year and no zone. ImportOptions.year sets the year
 last modified is assumed, one year less for lines whose month is after the month of modification (December lines
 in a file written in January), and a note says so. Times without an offset are local to ImportOptions.timezone
 (UTC by default) and are stored in UTC.
+
+Speed: everything is set-based SQL. Capturing regular expressions are the cost, so the header is matched by a
+strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), a few `contains`
+tests pick the lines that can be authentication events, and only those get the tag and message expressions.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 import duckdb
 
 from seclo.errors import InputError
 from seclo.importers.interface import Importer, Staged, Staging
-from seclo.importers.lines import stage_lines
+from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
 from seclo.importers.typed import create_rejects, sql_literal, stage_typed
 from seclo.store.schema import table
 from seclo.store.sql import run, scalar
 
-__all__ = ["SyslogImporter", "check_timezone", "local_to_utc_sql"]
+__all__ = ["SyslogImporter", "check_timezone", "local_to_utc_sql", "text_time_sql"]
 
-_MONTHS = "['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']"
-
-# <PRI>, the RFC 5424 version, then a BSD or an ISO 8601 timestamp, the host and the rest of the line.
-_HEADER = (
-    r"^(?:<\d{1,3}>)?(1 )?(?:([A-Z][a-z]{2}) +(\d{1,2}) (\d{1,2}):(\d{2}):(\d{2})"
-    r"|(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(Z|[+-]\d{2}:?\d{2})?) +(\S+) +(.*)$"
+# The two headers rsyslog writes by default, matched exactly (cheap): "Mmm dd hh:mm:ss host " and
+# "2024-03-01T10:00:00.123456+00:00 host ".
+_FAST = (
+    r"^([A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)) "
+    r"(\S+) "
 )
-_HEADER_NAMES = "['rfc5424', 'mon', 'day', 'hh', 'mi', 'ss', 'iso', 'zone', 'host', 'rest']"
+# Everything else that is still syslog: a <PRI> prefix, the RFC 5424 version, looser spacing, no zone.
+_LOOSE = (
+    r"^((?:<\d{1,3}>)?(1 )?([A-Z][a-z]{2} +\d{1,2} \d{1,2}:\d\d:\d\d"
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) +(\S+) +)"
+)
 _STAMP_PREFIX = r"^(?:<\d{1,3}>)?(?:1 )?(?:[A-Z][a-z]{2} +\d{1,2} \d|\d{4}-\d{2}-\d{2}[T ]\d)"
+_BSD_FORMAT = "'%Y %b %d %H:%M:%S'"
 # "prog[pid]: message" (RFC 3164) or "APP PROCID MSGID STRUCTURED-DATA MESSAGE" (RFC 5424).
-_TAG = r"^([^\s\[\]:]+)(?:\[(\d+)\])?: ?(.*)$"
-_TAG_5424 = r"^(\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+)(?: (?:\x{FEFF})?(.*))?$"
-_TAG_NAMES = "['prog', 'pid', 'msg']"
+_TAG = r"^(([^\s\[\]:]+)(?:\[(\d+)\])?: ?)"
+_TAG_5424 = r"^((\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+) ?(?:\x{FEFF})?)"
+_TAG_NAMES = "['tag', 'prog', 'pid']"
+# A line can only be an authentication event if it holds one of these; the others skip the message parsing.
+# (`contains` looks for the needle's first byte: needles starting with a space, which is everywhere, are slow.)
+_CANDIDATE = """((contains(_text, 'pam_unix')
+        AND (contains(_text, 'authentication failure;') OR contains(_text, 'session opened for user ')))
+    OR (contains(_text, 'sshd') AND (contains(_text, 'Failed ') OR contains(_text, 'Accepted ')
+        OR contains(_text, 'Invalid user ') OR contains(_text, 'Illegal user ')))
+    OR contains(_text, 'FAILED '))"""
 
-# One regex per kind of message; the first group is never empty when it matches. Field order varies with the
-# message, and DuckDB unifies the structs by name.
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "sshd_failed": (
-        r"^(Failed) \S+ for (?:(?:invalid|illegal) user )?(.*) from (\S+) port \d+",
-        "['ok', 'user', 'ip']",
-    ),
-    "sshd_accepted": (r"^(Accepted) \S+ for (.*) from (\S+) port \d+", "['ok', 'user', 'ip']"),
-    "sshd_invalid": (r"^(Invalid|Illegal) user (.*) from (\S+?)(?: port \d+)?\s*$", "['ok', 'user', 'ip']"),
-    "pam_failure": (r"(authentication failure);.* rhost=(\S*)(?: +user=(\S+))?", "['ok', 'ip', 'user']"),
-    "pam_session": (r"(session opened) for user ([^\s(]+)()", "['ok', 'user', 'ip']"),
-    "su_failed": (r"^(FAILED) (?:SU|su) (?:\(to |for )([^)\s]+)()", "['ok', 'user', 'ip']"),
+# The shape each kind of message must have. These only test (a DFA, fast); the fields are then cut out with
+# string functions, because capturing groups around ".*" cost RE2 ten times more.
+_SHAPES = {
+    "sshd_failed": r"^Failed \S+ for .* from \S+ port \d+",
+    "sshd_accepted": r"^Accepted \S+ for .* from \S+ port \d+",
+    "sshd_invalid": r"^(?:Invalid|Illegal) user .* from \S+",
+    "su_failed": r"^FAILED (?:SU|su) (?:\(to |for )[^)\s]",
 }
 _FAILURES = ("sshd_failed", "sshd_invalid", "pam_failure", "su_failed")
 _NOT_LOGINS = "('cron', 'CRON', 'crond', 'atd', 'systemd', 'systemd-user')"
@@ -85,7 +95,7 @@ def check_timezone(conn: duckdb.DuckDBPyConnection, tz: str) -> None:
         InputError: the zone is unknown.
     """
     try:
-        run(conn, "SELECT timezone(?, TIMESTAMP '2000-01-01')", [tz])
+        run(conn, "SELECT CAST(timezone(?::VARCHAR, TIMESTAMP '2000-01-01') AS TIMESTAMP)", [tz])
     except duckdb.Error:
         raise InputError(
             f"unknown time zone {tz!r}", tip="use an IANA name such as 'UTC' or 'Europe/Paris'"
@@ -99,81 +109,160 @@ def local_to_utc_sql(naive: str, tz: str) -> str:
     return f"try(CAST(timezone({sql_literal(tz)}, {naive}) AS TIMESTAMP))"
 
 
-def _year_sql(staging: Staging) -> str:
-    """SQL for the year of an RFC 3164 line (month in `month`), noting the assumption when there is one."""
+# A time of day followed by a zone: "Z", an offset or a zone name.
+_HAS_ZONE = r"(?i)\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:z|[+-]\d\d(?::?\d\d)?|[a-z][a-z_/+-]*)\s*$"
+
+
+def text_time_sql(column: str, tz: str) -> str:
+    """SQL reading the text `column` (ISO 8601 and the like) as a naive UTC TIMESTAMP, or NULL.
+
+    An offset or zone in the text is honoured; a time without one is local to `tz`. "infinity" is NULL.
+    """
+    zoned = f"CAST(try_cast({column} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if tz != "UTC":
+        naive = local_to_utc_sql(f"try_cast({column} AS TIMESTAMP)", tz)
+        zoned = f"CASE WHEN regexp_matches({column}, {sql_literal(_HAS_ZONE)}) THEN {zoned} ELSE {naive} END"
+    return f"CASE WHEN NOT contains(lower({column}), 'inf') THEN try({zoned}) END"
+
+
+def _year_rule(staging: Staging) -> tuple[str, str | None]:
+    """SQL for the year of an RFC 3164 line (given `base`, its time in the leap year 2000) and the note to give."""
     if staging.options.year is not None:
-        return str(int(staging.options.year))
+        return str(int(staging.options.year)), None
     mtime = staging.path.stat().st_mtime
-    local = scalar(staging.conn, "SELECT timezone(?, to_timestamp(?))", [staging.options.timezone, mtime])
-    assert isinstance(local, datetime)  # noqa: S101 - DuckDB returns a naive datetime for TIMESTAMP
-    year, month = local.year, local.month
-    staging.note(
+    year, month, day, name = staging.conn.execute(
+        "SELECT year(t), month(t), strftime(t, '%Y-%m-%d'), monthname(t) FROM (SELECT timezone(?, to_timestamp(?)) t)",
+        [staging.options.timezone, mtime],
+    ).fetchall()[0]
+    note = (
         f"{staging.path.name}: syslog lines carry no year; assumed {year}, the year the file was last modified "
-        f"({local:%Y-%m-%d}), and {year - 1} for lines dated after {local:%B}. --year sets the year."
+        f"({day}), and {year - 1} for lines dated after {name}; --year sets the year. Times without an offset "
+        f"were read as {staging.options.timezone}."
     )
-    return f"CASE WHEN month > {month} THEN {year - 1} ELSE {year} END"
+    return f"CASE WHEN month(base) > {month} THEN {year - 1} ELSE {year} END", note
 
 
-def _parse(staging: Staging, lines: str) -> str:
-    """Split every line into header, tag and message fields and classify the message; return the table."""
-    tz = staging.options.timezone
-    messages = " ".join(
-        f"WHEN kind = '{kind}' THEN regexp_extract(msg, {sql_literal(regex)}, {names})"
-        for kind, (regex, names) in _MESSAGES.items()
-    )
-    header = staging.temp_name("syslog_header")
+def _time_sql(year: str, tz: str) -> str:
+    """SQL for a line's UTC time from its `stamp` (RFC 3164 or ISO 8601), NULL when it is not a real time."""
+    naive_bsd = f"try(make_timestamp({year}, month(base), day(base), hour(base), minute(base), second(base)))"
+    if year.isdigit():
+        naive_bsd = f"try_strptime('{year} ' || stamp, {_BSD_FORMAT})"
+    return f"CASE WHEN bsd THEN {local_to_utc_sql(naive_bsd, tz)} ELSE {text_time_sql('stamp', tz)} END"
+
+
+def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
+    """Split every line's header (time, host) from its message; return the table and the note on the year.
+
+    The table keeps a line's text only where it is needed later: invalid lines (for the rejects) and lines that
+    may be authentication events (to parse). `problem` and `field` say why a line is invalid.
+    """
+    year, note = _year_rule(staging)
+    headers = staging.temp_name("syslog_headers")
+    stamp_prefix = sql_literal(_STAMP_PREFIX)
     run(
         staging.conn,
-        f"""CREATE TEMP TABLE {header} AS
-        SELECT _line, _text, _utf8, h.*,
-            CASE WHEN h.rfc5424 <> '' THEN regexp_extract(h.rest, {sql_literal(_TAG_5424)}, {_TAG_NAMES})
-                ELSE regexp_extract(h.rest, {sql_literal(_TAG)}, {_TAG_NAMES}) END AS t,
-            list_position({_MONTHS}, h.mon) AS month
-        FROM (SELECT _line, _text, _utf8,
-            regexp_extract(_text, {sql_literal(_HEADER)}, {_HEADER_NAMES}) AS h FROM {lines})""",
-    )
-    bsd = int(scalar(staging.conn, f"SELECT count(*) FROM {header} WHERE mon <> ''"))
-    year = _year_sql(staging) if bsd else "NULL"
-    naive_bsd = "try(make_timestamp(year, month, CAST(day AS BIGINT), CAST(hh AS BIGINT), CAST(mi AS BIGINT), "
-    naive_bsd += "CAST(ss AS DOUBLE)))"
-    parsed = staging.temp_name("syslog")
-    run(
-        staging.conn,
-        f"""CREATE TEMP TABLE {parsed} AS
-        SELECT *, CASE kind {" ".join(f"WHEN '{k}' THEN 'failure'" for k in _FAILURES)} ELSE 'success' END
-                AS outcome,
-            coalesce(m.ok <> '', false) AS matched
+        f"""CREATE TEMP TABLE {headers} AS
+        SELECT _line, problem, host, time, rest_at, rfc5424, bsd, problem IS NULL AND gate AS candidate,
+            CASE WHEN problem IS NOT NULL OR gate THEN _text END AS _text,
+            CASE WHEN problem IS NULL THEN NULL WHEN NOT _utf8 THEN NULL
+                WHEN host = '' AND regexp_matches(_text, {stamp_prefix}) THEN 'host' ELSE 'time' END AS field
         FROM (
-            SELECT *, CASE {messages} END AS m
+            SELECT *, CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+                WHEN host = '' AND regexp_matches(_text, {stamp_prefix})
+                    THEN 'not a syslog line: no host and message after the timestamp'
+                WHEN host = '' THEN 'not a syslog line: it does not start with a timestamp '
+                    || '("Mmm dd hh:mm:ss" or ISO 8601)'
+                WHEN time IS NULL THEN 'not a valid date and time: '
+                    || CASE WHEN bsd THEN stamp || ' (year ' || ({year}) || ')' ELSE stamp END
+                END AS problem, {_CANDIDATE} AS gate
             FROM (
-                SELECT _line, _text, _utf8, host, rest, nullif(t.pid, '-') AS pid, t.msg AS msg,
-                    CASE WHEN mon <> '' THEN {local_to_utc_sql(naive_bsd, tz)}
-                        WHEN zone <> '' THEN try(CAST(try_cast(iso || zone AS TIMESTAMPTZ) AS TIMESTAMP))
-                        WHEN iso <> '' THEN {local_to_utc_sql("try_cast(iso AS TIMESTAMP)", tz)}
-                    END AS time,
-                    CASE WHEN mon <> '' THEN mon || ' ' || day || ' ' || hh || ':' || mi || ':' || ss
-                        || ' (year ' || year || ')' ELSE iso || zone END AS stamp,
-                    CASE WHEN ends_with(t.prog, '(pam_unix)') THEN left(t.prog, -10)
-                        WHEN t.prog = 'sshd-session' THEN 'sshd' ELSE nullif(nullif(t.prog, ''), '-') END AS service,
-                    ends_with(t.prog, '(pam_unix)') OR starts_with(t.msg, 'pam_unix(') AS pam
-                FROM (SELECT *, {year} AS year FROM {header})
-            ),
-            LATERAL (SELECT CASE
-                WHEN service = 'sshd' AND starts_with(msg, 'Failed ') THEN 'sshd_failed'
-                WHEN service = 'sshd' AND starts_with(msg, 'Accepted ') THEN 'sshd_accepted'
-                WHEN service = 'sshd' AND (starts_with(msg, 'Invalid user ') OR starts_with(msg, 'Illegal user '))
-                    THEN 'sshd_invalid'
-                WHEN pam AND contains(msg, 'authentication failure;') THEN 'pam_failure'
-                WHEN pam AND contains(msg, 'session opened for user ') AND service NOT IN {_NOT_LOGINS}
-                    THEN 'pam_session'
-                WHEN starts_with(msg, 'FAILED SU ') OR starts_with(msg, 'FAILED su for ') THEN 'su_failed'
-            END AS kind)
+                SELECT *, {_time_sql(year, staging.options.timezone)} AS time
+                FROM (
+                    SELECT *, try_strptime('2000 ' || stamp, {_BSD_FORMAT}) AS base
+                    FROM (
+                        SELECT _line, _text, _utf8,
+                            CASE WHEN f.host <> '' THEN f.stamp ELSE g.stamp END AS stamp,
+                            CASE WHEN f.host <> '' THEN f.host ELSE g.host END AS host,
+                            CASE WHEN f.host <> '' THEN length(f.stamp) + length(f.host) + 3
+                                ELSE length(g.head) + 1 END AS rest_at,
+                            f.host = '' AND g.version <> '' AS rfc5424,
+                            ascii(CASE WHEN f.host <> '' THEN f.stamp ELSE g.stamp END) > 64 AS bsd
+                        FROM (
+                            SELECT *, CASE WHEN f.host = '' THEN regexp_extract(_text, {sql_literal(_LOOSE)},
+                                ['head', 'version', 'stamp', 'host']) END AS g
+                            FROM (
+                                SELECT *, regexp_extract(_text, {sql_literal(_FAST)}, ['stamp', 'host']) AS f
+                                FROM {lines}
+                            )
+                        )
+                    )
+                )
+            )
         )""",
     )
-    return parsed
+    bsd = scalar(staging.conn, f"SELECT count(*) > 0 FROM {headers} WHERE bsd AND problem IS NULL")
+    return headers, note if bsd else None
 
 
-def _duplicates(staging: Staging, parsed: str) -> tuple[str, str]:
+def _reject_others(staging: Staging, headers: str, rejects: str) -> None:
+    """Record every line that cannot be an authentication event: invalid ones, and skipped ones without text."""
+    run(
+        staging.conn,
+        f"""INSERT INTO {rejects}
+        SELECT _line, field, coalesce(problem, 'not an authentication event'), left(_text, {MAX_RAW_CHARS}),
+            CASE WHEN problem IS NULL THEN 'skipped' ELSE 'invalid' END
+        FROM {headers} WHERE NOT candidate""",
+    )
+
+
+def _messages(staging: Staging, headers: str) -> str:
+    """Parse the tag and message of lines that may be authentication events and classify them."""
+    kinds = f"""CASE
+        WHEN service = 'sshd' AND starts_with(msg, 'Failed ') THEN 'sshd_failed'
+        WHEN service = 'sshd' AND starts_with(msg, 'Accepted ') THEN 'sshd_accepted'
+        WHEN service = 'sshd' AND (starts_with(msg, 'Invalid user ') OR starts_with(msg, 'Illegal user '))
+            THEN 'sshd_invalid'
+        WHEN pam AND contains(msg, 'authentication failure;') THEN 'pam_failure'
+        WHEN pam AND contains(msg, 'session opened for user ') AND service NOT IN {_NOT_LOGINS} THEN 'pam_session'
+        WHEN starts_with(msg, 'FAILED SU ') OR starts_with(msg, 'FAILED su for ') THEN 'su_failed'
+        END"""
+    shapes = " ".join(
+        f"WHEN '{kind}' THEN regexp_matches(msg, {sql_literal(regex)})" for kind, regex in _SHAPES.items()
+    )
+    outcome = " ".join(f"WHEN '{k}' THEN 'failure'" for k in _FAILURES)
+    events = staging.temp_name("syslog_events")
+    run(
+        staging.conn,
+        f"""CREATE TEMP TABLE {events} AS
+        SELECT * EXCLUDE (parts), CASE kind {outcome} ELSE 'success' END AS outcome,
+            nullif(CASE WHEN parts IS NOT NULL THEN array_to_string(parts[:-2], ' from ')
+                WHEN kind = 'pam_failure' THEN split_part(split_part(msg, ' user=', 2), ' ', 1)
+                WHEN kind = 'pam_session'
+                    THEN split_part(split_part(split_part(msg, 'session opened for user ', 2), ' ', 1), '(', 1)
+                WHEN kind = 'su_failed' THEN regexp_extract(msg, '^FAILED (?:SU|su) (?:\\(to |for )([^)\\s]+)', 1)
+            END, '') AS user,
+            nullif(CASE WHEN parts IS NOT NULL THEN split_part(parts[-1], ' ', 1)
+                WHEN kind = 'pam_failure' THEN split_part(split_part(msg, ' rhost=', 2), ' ', 1)
+            END, '') AS ip
+        FROM (SELECT *,
+            CASE WHEN kind IN ('sshd_failed', 'sshd_accepted') THEN string_split(regexp_replace(
+                    substr(msg, strpos(msg, ' for ') + 5), '^(?:invalid|illegal) user ', ''), ' from ')
+                WHEN kind = 'sshd_invalid' THEN string_split(substr(msg, 14), ' from ') END AS parts,
+            coalesce(CASE kind {shapes} ELSE kind IN ('pam_failure', 'pam_session') END, false) AS matched
+        FROM (SELECT *, {kinds} AS kind
+        FROM (SELECT *, CASE WHEN ends_with(prog, '(pam_unix)') THEN left(prog, -10)
+                WHEN prog = 'sshd-session' THEN 'sshd' ELSE nullif(nullif(prog, ''), '-') END AS service,
+            ends_with(prog, '(pam_unix)') OR starts_with(msg, 'pam_unix(') AS pam
+        FROM (SELECT _line, _text, time, host, t.prog AS prog, nullif(t.pid, '-') AS pid,
+            substr(rest, length(t.tag) + 1) AS msg
+        FROM (SELECT *, CASE WHEN rfc5424 THEN regexp_extract(rest, {sql_literal(_TAG_5424)}, {_TAG_NAMES})
+                ELSE regexp_extract(rest, {sql_literal(_TAG)}, {_TAG_NAMES}) END AS t
+        FROM (SELECT *, ltrim(substr(_text, rest_at)) AS rest FROM {headers} WHERE candidate))))))""",
+    )
+    return events
+
+
+def _duplicates(staging: Staging, events: str) -> tuple[str, str]:
     """SQL columns saying a pam_unix or "Invalid user" line is counted from another line, and the joins needed.
 
     Returns ("", "") when the file has no program-own result lines (old systems): nothing is a duplicate.
@@ -184,7 +273,7 @@ def _duplicates(staging: Staging, parsed: str) -> tuple[str, str]:
         f"""CREATE TEMP TABLE {own} AS
         SELECT host, service, bool_or(kind <> 'sshd_accepted') AS own_failures,
             bool_or(kind = 'sshd_accepted') AS own_successes
-        FROM {parsed} WHERE matched AND kind IN ('sshd_failed', 'sshd_accepted', 'su_failed') GROUP BY ALL""",
+        FROM {events} WHERE matched AND kind IN ('sshd_failed', 'sshd_accepted', 'su_failed') GROUP BY ALL""",
     )
     if not scalar(staging.conn, f"SELECT count(*) FROM {own}"):
         return "", ""
@@ -192,9 +281,9 @@ def _duplicates(staging: Staging, parsed: str) -> tuple[str, str]:
     run(
         staging.conn,
         f"""CREATE TEMP TABLE {failed} AS
-        SELECT DISTINCT host, coalesce(pid, '') AS pid FROM {parsed} WHERE matched AND kind = 'sshd_failed'""",
+        SELECT DISTINCT host, coalesce(pid, '') AS pid FROM {events} WHERE matched AND kind = 'sshd_failed'""",
     )
-    case = f"""CASE
+    case = """CASE
         WHEN p.kind = 'pam_failure' AND o.own_failures
             THEN 'the same failure is logged by ' || p.service || ' itself; counted once from that line'
         WHEN p.kind = 'pam_session' AND o.own_successes
@@ -219,34 +308,37 @@ class SyslogImporter(Importer):
         conn = staging.conn
         check_timezone(conn, staging.options.timezone)
         lines, read = stage_lines(staging)
-        parsed = _parse(staging, lines)
-        duplicate, joins = _duplicates(staging, parsed)
-        repeated = int(scalar(conn, f"SELECT count(*) FROM {parsed} WHERE starts_with(msg, 'message repeated ')"))
+        headers, year_note = _headers(staging, lines)
+        if year_note:
+            staging.note(year_note)
+        rejects = create_rejects(staging)
+        _reject_others(staging, headers, rejects)
+        events = _messages(staging, headers)
+        duplicate, joins = _duplicates(staging, events)
+        repeated = int(
+            scalar(conn, f"SELECT count(*) FROM {events} WHERE starts_with(msg, 'message repeated ')")
+        )
         if repeated:
+            many = repeated > 1
             staging.note(
-                f"{staging.path.name}: {repeated} line{'s are' if repeated > 1 else ' is'} rsyslog \"message "
-                "repeated N times\" summaries; the repeated events are not in the file and were not loaded "
-                "(turn off $RepeatedMsgReduction to log them)"
+                f"{staging.path.name}: {repeated} authentication line{'s are' if many else ' is an'} rsyslog "
+                f'"message repeated N times" summar{"ies" if many else "y"}; the repeats are not in the file and '
+                "were not loaded (turn off $RepeatedMsgReduction to log every event)"
             )
-        source = staging.temp_name("syslog_events")
+        source = staging.temp_name("syslog_source")
         run(
             conn,
-            f"""CREATE TEMP VIEW {source} AS
-            SELECT p.*, {duplicate or "NULL"} AS duplicate_of FROM {parsed} p {joins}""",
+            f"CREATE TEMP VIEW {source} AS SELECT p.*, {duplicate or 'NULL'} AS duplicate_of FROM {events} p {joins}",
         )
-        rejects = create_rejects(staging)
-        skipped = """CASE WHEN starts_with(msg, 'message repeated ')
-                THEN 'an rsyslog "message repeated" summary; the repeats it stands for are not in the file'
-            WHEN NOT matched THEN 'not an authentication event' ELSE duplicate_of END"""
         valid = stage_typed(
             staging,
             table("auth_events"),
             source,
             {
                 "time": "time",
-                "user": "m.user",
+                "user": "user",
                 "outcome": "outcome",
-                "src_ip": "m.ip",
+                "src_ip": "ip",
                 "service": "service",
                 "host": "host",
                 "source": "'syslog'",
@@ -254,15 +346,9 @@ class SyslogImporter(Importer):
             raw="_text",
             rejects=rejects,
             source_types={"time": "TIMESTAMP"},
-            pre_field="""CASE WHEN NOT _utf8 THEN NULL WHEN host = '' AND regexp_matches(_text, "
-                f"{sql_literal(_STAMP_PREFIX)}) THEN 'host' WHEN host = '' OR time IS NULL THEN 'time' END""",
-            pre_reason=f"""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
-                WHEN host = '' AND regexp_matches(_text, {sql_literal(_STAMP_PREFIX)})
-                    THEN 'not a syslog line: no host and message after the timestamp'
-                WHEN host = '' THEN 'not a syslog line: it does not start with a timestamp '
-                    || '("Mmm dd hh:mm:ss" or ISO 8601)'
-                WHEN time IS NULL THEN 'not a valid date and time: ' || stamp
-                ELSE {skipped} END""",
-            pre_category="CASE WHEN _utf8 AND host <> '' AND time IS NOT NULL THEN 'skipped' ELSE 'invalid' END",
+            pre_reason="""CASE WHEN starts_with(msg, 'message repeated ')
+                    THEN 'an rsyslog "message repeated" summary; the repeats it stands for are not in the file'
+                WHEN NOT matched THEN 'not an authentication event' ELSE duplicate_of END""",
+            pre_category="'skipped'",
         )
         return Staged(read, {"auth_events": valid}, rejects)

@@ -9,6 +9,7 @@ field, reason and raw text) to a rejects table.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from seclo.importers.interface import Staging
 from seclo.importers.lines import MAX_RAW_CHARS
@@ -43,38 +44,54 @@ def cast_expression(column: Column, expr: str, source_type: str) -> str:  # noqa
     if column.sql_type == "VARCHAR[]" and source_type.upper() in {"VARCHAR", "JSON"}:
         return f"try(json_transform_strict({expr}, '[\"VARCHAR\"]'))"
     if column.sql_type == "VARCHAR":
-        return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
+        return f"nullif(CAST({expr} AS VARCHAR), '')"
     return f"try_cast({expr} AS {column.sql_type})"
 
 
-def _reason_cases(spec: TableSpec, present: Mapping[str, str]) -> tuple[str, str]:
-    """CASE expressions giving the first failing field and its reason, over columns in_<i> and out_<i>."""
-    fields: list[str] = []
-    reasons: list[str] = []
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """SQL deciding each row's problem as a small integer code, and turning a code into field and reason."""
+
+    code: str
+    field: str
+    reason: str
+
+
+def _checks(spec: TableSpec, present: Mapping[str, str]) -> _Checks:
+    """Build the checks over columns in_<i> (source value) and out_<i> (typed value).
+
+    Finding the first problem yields only a number, so the common case (a valid row) costs one pass of cheap
+    NULL tests; the reason text, with the offending value, is built only for rejected rows.
+    """
+    codes = ["WHEN _pre_reason IS NOT NULL THEN 0"]
+    fields = ["WHEN 0 THEN _pre_field"]
+    reasons = ["WHEN 0 THEN _pre_reason"]
     for i, col in enumerate(spec.columns):
         if col.name not in present:
             if col.required:
                 raise ValueError(f"required column {col.name} has no source expression")
             continue
-        name = sql_literal(col.name)
-        shown = f"left(CAST(in_{i} AS VARCHAR), 80)"
+        missing, invalid = 2 * i + 1, 2 * i + 2
+        blank = f"(in_{i} IS NULL OR trim(CAST(in_{i} AS VARCHAR)) = '')"
         if col.required:
-            fields.append(f"WHEN in_{i} IS NULL OR out_{i} IS NULL AND trim(CAST(in_{i} AS VARCHAR)) = '' ")
-            fields[-1] += f"THEN {name}"
-            reasons.append(f"WHEN in_{i} IS NULL OR out_{i} IS NULL AND trim(CAST(in_{i} AS VARCHAR)) = '' ")
-            reasons[-1] += "THEN 'missing a value, which is required'"
+            codes.append(f"WHEN out_{i} IS NULL THEN CASE WHEN {blank} THEN {missing} ELSE {invalid} END")
+        else:
+            codes.append(f"WHEN out_{i} IS NULL AND in_{i} IS NOT NULL AND NOT {blank} THEN {invalid}")
         if col.choices:
             allowed = ", ".join(sql_literal(c) for c in col.choices)
-            test = f"WHEN out_{i} IS NOT NULL AND out_{i} <> '' AND out_{i} NOT IN ({allowed}) "
-            fields.append(test + f"THEN {name}")
-            reasons.append(test + f"THEN 'must be one of {', '.join(col.choices)}, not ' || {shown}")
+            codes.append(f"WHEN out_{i} <> '' AND out_{i} NOT IN ({allowed}) THEN {invalid}")
+            problem = sql_literal(f"must be one of {', '.join(col.choices)}, not ")
         else:
-            test = f"WHEN in_{i} IS NOT NULL AND out_{i} IS NULL AND trim(CAST(in_{i} AS VARCHAR)) <> '' "
-            fields.append(test + f"THEN {name}")
-            reasons.append(test + f"THEN {sql_literal('not a valid ' + col.sql_type + ': ')} || {shown}")
-    if not fields:
-        return "NULL", "NULL"
-    return "CASE " + " ".join(fields) + " END", "CASE " + " ".join(reasons) + " END"
+            problem = sql_literal(f"not a valid {col.sql_type}: ")
+        name = sql_literal(col.name)
+        fields.append(f"WHEN {missing} THEN {name} WHEN {invalid} THEN {name}")
+        reasons.append(f"WHEN {missing} THEN 'missing a value, which is required'")
+        reasons.append(f"WHEN {invalid} THEN {problem} || left(CAST(in_{i} AS VARCHAR), 80)")
+    return _Checks(
+        code="CASE " + " ".join(codes) + " END",
+        field="CASE _code " + " ".join(fields) + " END",
+        reason="CASE _code " + " ".join(reasons) + " END",
+    )
 
 
 def create_rejects(staging: Staging) -> str:
@@ -96,6 +113,7 @@ def stage_typed(
     pre_field: str = "NULL",
     pre_reason: str = "NULL",
     pre_category: str = "'invalid'",
+    materialize: bool = True,
 ) -> str:
     """Cast `source` rows into `spec`'s columns; valid rows go to a new staging table, the rest to `rejects`.
 
@@ -109,36 +127,47 @@ def stage_typed(
         source_types: DuckDB type of each expression, where it is not VARCHAR.
         pre_field, pre_reason, pre_category: SQL giving a field, reason and category decided before typing
             (a line that is not JSON, a log line of another kind); non-NULL reasons win.
+        materialize: keep the typed rows in a temporary table (worth it when the expressions are costly, as
+            parsing JSON is); otherwise a view, so a typed source such as Parquet is read straight into the
+            store without an intermediate copy.
 
     Returns:
         The name of the staging table of valid rows (the table's columns plus `_line`).
     """
     types = source_types or {}
-    inner: list[str] = ["_line", f"{pre_field} AS _pre_field", f"{pre_reason} AS _pre_reason"]
-    inner.append(f"{pre_category} AS _pre_category")
-    inner.append(f"{raw} AS _raw")
+    inputs: list[str] = []
+    typed: list[str] = []
     outs: list[str] = []
     for i, col in enumerate(spec.columns):
         expr = expressions.get(col.name)
         if expr is None:
             outs.append(f"CAST(NULL AS {col.sql_type}) AS {quote_ident(col.name)}")
             continue
-        inner.append(f"{expr} AS in_{i}")
-        inner.append(f"{cast_expression(col, f'in_{i}', types.get(col.name, 'VARCHAR'))} AS out_{i}")
+        inputs.append(f"{expr} AS in_{i}")
+        typed.append(f"{cast_expression(col, f'in_{i}', types.get(col.name, 'VARCHAR'))} AS out_{i}")
         outs.append(f"CAST(out_{i} AS {col.sql_type}) AS {quote_ident(col.name)}")
-    field_case, reason_case = _reason_cases(spec, expressions)
+    checks = _checks(spec, expressions)
     checked = staging.temp_name(f"{spec.name}_checked")
     run(
         staging.conn,
         f"""
-        CREATE TEMP TABLE {checked} AS
+        CREATE TEMP {"TABLE" if materialize else "VIEW"} {checked} AS
         SELECT _line, {", ".join(outs)},
-            coalesce(_pre_reason, {reason_case}) AS _reason,
-            CASE WHEN _pre_reason IS NOT NULL THEN _pre_field ELSE {field_case} END AS _field,
-            CASE WHEN _pre_reason IS NOT NULL THEN _pre_category ELSE 'invalid' END AS _category,
-            CASE WHEN _pre_reason IS NOT NULL OR ({reason_case}) IS NOT NULL
-                THEN left(_raw, {MAX_RAW_CHARS}) END AS _raw
-        FROM (SELECT {", ".join(inner)} FROM {source})
+            CASE WHEN _code IS NOT NULL THEN {checks.reason} END AS _reason,
+            CASE WHEN _code IS NOT NULL THEN {checks.field} END AS _field,
+            CASE WHEN _code = 0 THEN {pre_category} WHEN _code IS NOT NULL THEN 'invalid' END AS _category,
+            CASE WHEN _code IS NOT NULL THEN left({raw}, {MAX_RAW_CHARS}) END AS _raw
+        FROM (
+            SELECT *, {checks.code} AS _code
+            FROM (
+                SELECT *, {", ".join(typed) or "NULL AS _none"}
+                FROM (
+                    SELECT _src.*, {pre_field} AS _pre_field, {pre_reason} AS _pre_reason,
+                        {", ".join(inputs) or "NULL AS _no_input"}
+                    FROM {source} _src
+                )
+            )
+        )
         """,
     )
     run(

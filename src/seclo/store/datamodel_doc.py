@@ -37,9 +37,10 @@ ignored. Parquet columns may be typed or text. In CSV, list columns (`commits`, 
 _BOOKKEEPING = """\
 ## import_batches
 
-One row per imported file: `batch_id`, `kind`, `path`, `sha256` (a file already imported with the same content
-is skipped), `imported_at`, and the counts `rows_read = rows_loaded + rows_duplicate + rows_skipped +
-rows_rejected`, with `notes` recording assumptions the importer made (such as the year of syslog lines).
+One row per imported file: `batch_id`, `kind`, `path`, `sha256`, `imported_at`, the counts `rows_read =
+rows_loaded + rows_duplicate + rows_skipped + rows_rejected`, `notes` recording assumptions the importer made
+(such as the year of syslog lines) and `options` (the year, time zone and snapshot time given). A file already
+imported with the same content and the same options is skipped.
 
 ## rejected
 

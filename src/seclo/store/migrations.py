@@ -47,7 +47,7 @@ CREATE TABLE import_batches (
     batch_id INTEGER PRIMARY KEY, kind VARCHAR NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
     imported_at TIMESTAMP NOT NULL, rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL,
     rows_duplicate BIGINT NOT NULL, rows_skipped BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
-    notes VARCHAR[]);
+    notes VARCHAR[], options VARCHAR);
 CREATE TABLE rejected (
     batch_id INTEGER, source VARCHAR, kind VARCHAR, line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR,
     category VARCHAR);
