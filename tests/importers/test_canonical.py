@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seclo.errors import InputError
-from seclo.importers import ImportResult, get_importer, import_path
+from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.store import Store
 
 EVENTS_CSV = """time,user,outcome,mfa,src_ip,service
@@ -183,3 +183,25 @@ def test_corrupt_parquet_is_one_line_error(store: Store, tmp_path: Path) -> None
     path.write_bytes(b"PAR1" + b"\x00" * 100)
     with pytest.raises(InputError, match=r"events\.parquet: not a readable Parquet file"):
         _import(store, "events", path)
+
+
+def test_zone_less_times_follow_the_import_time_zone(store: Store, tmp_path: Path) -> None:
+    """A canonical time without an offset is local to --timezone; one with an offset keeps it."""
+    path = tmp_path / "events.csv"
+    path.write_text("time,user,outcome\n2024-07-01 12:00:00,a,success\n2024-07-01T12:00:00Z,b,success\n")
+    import_path(store, get_importer("events"), path, ImportOptions(timezone="Europe/Berlin"))
+    rows = _rows(store, "SELECT user, strftime(time, '%H:%M') FROM auth_events ORDER BY user")
+    assert rows == [("a", "10:00"), ("b", "12:00")]
+
+
+def test_empty_text_is_null_and_infinity_is_not_a_time(store: Store, tmp_path: Path) -> None:
+    """An empty user name is stored as NULL, and 'infinity' is refused as a time rather than loaded."""
+    path = tmp_path / "events.ndjson"
+    path.write_text(
+        '{"time":"2024-01-01T00:00:00Z","user":"","outcome":"success"}\n'
+        '{"time":"infinity","user":"x","outcome":"success"}\n'
+    )
+    result = import_path(store, get_importer("events"), path)
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    assert _rows(store, "SELECT user IS NULL FROM auth_events") == [(True,)]
+    assert _rows(store, "SELECT field FROM rejected") == [("time",)]

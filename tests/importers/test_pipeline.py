@@ -283,3 +283,11 @@ def test_utf16_file_gets_a_conversion_tip(store: Store, tmp_path: Path) -> None:
         import_path(store, get_importer("events"), path)
     assert info.value.tip is not None
     assert "iconv" in info.value.tip
+
+
+def test_file_of_skipped_lines_and_one_bad_line_still_imports(store: Store, tmp_path: Path) -> None:
+    """A log with no logins and one garbled line is imported (skipped and rejected), not refused as a whole."""
+    path = tmp_path / "kern.log"
+    path.write_text("Jun 14 15:16:01 combo kernel: eth0 up\nthis is not syslog at all\n")
+    result = import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))
+    assert (result.rows_loaded, result.rows_skipped, result.rows_rejected) == (0, 1, 1)

@@ -16,9 +16,9 @@ import duckdb
 from seclo.errors import InputError
 from seclo.importers.interface import Importer, Staged, Staging
 from seclo.importers.lines import stage_lines
-from seclo.importers.typed import create_rejects, sql_literal, stage_typed
+from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import TABLES, TableSpec
-from seclo.store.sql import quote_ident, run, scalar
+from seclo.store.sql import quote_ident, run, scalar, sql_literal
 
 __all__ = ["CanonicalImporter", "canonical_importers"]
 

@@ -1,12 +1,15 @@
 """Reading a text file as numbered lines without a Python loop over lines.
 
 The file is read in large chunks; numpy finds the newlines and the chunk becomes an Arrow binary column whose
-offsets are those positions (no copy). DuckDB then decodes, trims and parses the lines set-based.
+offsets are those positions (no copy). Arrow checks the chunk is UTF-8 in one call, and DuckDB then parses the
+lines set-based.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -23,19 +26,37 @@ _NEWLINE = 10
 _CARRIAGE_RETURN = 13
 
 
-def _chunk_table(data: bytes, first_line: int, final: bool) -> tuple[pa.Table | None, bytes, int]:
-    """Split `data` into whole lines; return them as a table, the unfinished tail and the next line number.
+def _pieces(handle: BinaryIO) -> Iterator[bytes | memoryview]:
+    """Yield the file as buffers of whole lines (each ending in a newline), without copying whole chunks.
+
+    A line split across two reads is rebuilt from its two parts; a last line without a newline gets one.
+    """
+    tail = b""
+    while chunk := handle.read(CHUNK_BYTES):
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:
+            tail += chunk
+            continue
+        if tail:
+            first = chunk.find(b"\n") + 1
+            yield tail + chunk[:first]
+            if first < cut:
+                yield memoryview(chunk)[first:cut]
+        else:
+            yield memoryview(chunk)[:cut]
+        tail = chunk[cut:]
+    if tail:
+        yield tail + b"\n"
+
+
+def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, int]:
+    """Split `data` (whole lines) into a table of (_line, _bytes) and return it with the next line number.
 
     The Arrow offsets are the newline positions, so the lines share `data`'s memory; Arrow's byte slicing then
-    drops the line endings (LF or CRLF).
+    drops the line endings (LF or CRLF). Empty lines are left out but keep their numbers.
     """
-    if final and data and not data.endswith(b"\n"):
-        data += b"\n"
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.nonzero(buf == _NEWLINE)[0]
-    if newlines.size == 0:
-        return None, data, first_line
-    cut = int(newlines[-1]) + 1
     offsets = np.concatenate(([0], newlines + 1)).astype(np.int64)
     with_endings = pa.Array.from_buffers(
         pa.large_binary(), newlines.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
@@ -51,8 +72,26 @@ def _chunk_table(data: bytes, first_line: int, final: bool) -> tuple[pa.Table | 
     if (lengths == 0).any():
         nonblank = pa.array(lengths > 0)
         lines, numbers = lines.filter(nonblank), numbers.filter(nonblank)
-    table = pa.table({"_line": numbers, "_bytes": lines})
-    return table, data[cut:], first_line + newlines.size
+    return pa.table({"_line": numbers, "_bytes": lines}), first_line + newlines.size
+
+
+def _insert_lines(staging: Staging, name: str, table: pa.Table) -> None:
+    conn = staging.conn
+    try:
+        # Arrow checks UTF-8 for the whole chunk at once; only a chunk that fails is decoded line by line.
+        text = table.column("_bytes").cast(pa.large_string())
+    except pa.ArrowInvalid:
+        conn.register("_seclo_chunk", table)
+        run(
+            conn,
+            f"""INSERT INTO {name}
+            SELECT _line, coalesce(txt, CAST(b AS VARCHAR)), txt IS NOT NULL
+            FROM (SELECT _line, CAST(_bytes AS BLOB) AS b, try(decode(b)) AS txt FROM _seclo_chunk)""",
+        )
+    else:
+        conn.register("_seclo_chunk", pa.table({"_line": table.column("_line"), "_text": text}))
+        run(conn, f"INSERT INTO {name} SELECT _line, _text, true FROM _seclo_chunk")
+    conn.unregister("_seclo_chunk")
 
 
 def stage_lines(staging: Staging, path: Path | None = None) -> tuple[str, int]:
@@ -68,28 +107,12 @@ def stage_lines(staging: Staging, path: Path | None = None) -> tuple[str, int]:
     name = staging.temp_name("lines")
     conn = staging.conn
     run(conn, f"CREATE TEMP TABLE {name} (_line BIGINT, _text VARCHAR, _utf8 BOOLEAN)")
-    size = source.stat().st_size
-    staging.reporter.start(f"reading {source.name}", total=size)
-    tail = b""
+    staging.reporter.start(f"reading {source.name}", total=source.stat().st_size)
     line = 1
     with source.open("rb") as handle:
-        while True:
-            chunk = handle.read(CHUNK_BYTES)
-            final = not chunk
-            table, tail, line = _chunk_table(tail + chunk, line, final)
-            if table is not None:
-                conn.register("_seclo_chunk", table)
-                run(
-                    conn,
-                    f"""
-                    INSERT INTO {name}
-                    SELECT _line, coalesce(txt, CAST(b AS VARCHAR)), txt IS NOT NULL
-                    FROM (SELECT _line, CAST(_bytes AS BLOB) AS b, try(decode(b)) AS txt FROM _seclo_chunk)
-                    """,
-                )
-                conn.unregister("_seclo_chunk")
-            staging.reporter.advance(len(chunk))
-            if final:
-                break
+        for piece in _pieces(handle):
+            table, line = _lines_table(piece, line)
+            _insert_lines(staging, name, table)
+            staging.reporter.advance(len(piece))
     staging.reporter.finish()
     return name, int(scalar(conn, f"SELECT count(*) FROM {name}"))

@@ -33,11 +33,12 @@ def row_key_expression(spec: TableSpec) -> str:
 
 def _merge_multiset(conn: duckdb.DuckDBPyConnection, spec: TableSpec, staged: str, batch_id: int) -> Merged:
     columns = ", ".join(quote_ident(c) for c in spec.column_names)
-    total = int(scalar(conn, f"SELECT count(*) FROM {staged}"))
+    time_col = quote_ident(spec.time_column or spec.column_names[0])
+    total, lo, hi = conn.execute(
+        f"SELECT count(*), min({time_col}), max({time_col}) FROM {staged}"
+    ).fetchall()[0]
     if total == 0:
         return Merged(0, 0)
-    time_col = quote_ident(spec.time_column or spec.column_names[0])
-    lo, hi = conn.execute(f"SELECT min({time_col}), max({time_col}) FROM {staged}").fetchall()[0]
     overlap = scalar(
         conn,
         f"SELECT count(*) > 0 FROM (SELECT 1 FROM {spec.name} WHERE {time_col} BETWEEN ? AND ? LIMIT 1)",

@@ -20,10 +20,10 @@ from typing import ClassVar
 
 from seclo.importers.interface import Importer, Staged, Staging
 from seclo.importers.lines import stage_lines
-from seclo.importers.syslog import check_timezone, text_time_sql
-from seclo.importers.typed import create_rejects, sql_literal, stage_typed
+from seclo.importers.timestamps import check_timezone, text_time_sql
+from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import table
-from seclo.store.sql import run
+from seclo.store.sql import run, sql_literal
 
 __all__ = ["OcsfImporter"]
 

@@ -166,7 +166,7 @@ def import_path(
                 loaded += merged.loaded
                 duplicate += merged.duplicate
                 per_table[name] = merged.loaded
-            if loaded + duplicate == 0 and rejected and staged.rows_read:
+            if loaded + duplicate + skipped == 0 and rejected:
                 first = _first_reject(conn, staged.rejected or "", ["invalid"])
                 raise InputError(
                     f"{path}: none of its {staged.rows_read} rows could be read as {importer.kind}; "

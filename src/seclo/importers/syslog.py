@@ -40,16 +40,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import duckdb
-
-from seclo.errors import InputError
 from seclo.importers.interface import Importer, Staged, Staging
 from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
-from seclo.importers.typed import create_rejects, sql_literal, stage_typed
+from seclo.importers.timestamps import check_timezone, local_to_utc_sql, text_time_sql
+from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import table
-from seclo.store.sql import run, scalar
+from seclo.store.sql import run, scalar, sql_literal
 
-__all__ = ["SyslogImporter", "check_timezone", "local_to_utc_sql", "text_time_sql"]
+__all__ = ["SyslogImporter"]
 
 # The two headers rsyslog writes by default, matched exactly (cheap): "Mmm dd hh:mm:ss host " and
 # "2024-03-01T10:00:00.123456+00:00 host ".
@@ -64,7 +62,7 @@ _LOOSE = (
 )
 _STAMP_PREFIX = r"^(?:<\d{1,3}>)?(?:1 )?(?:[A-Z][a-z]{2} +\d{1,2} \d|\d{4}-\d{2}-\d{2}[T ]\d)"
 _BSD_FORMAT = "'%Y %b %d %H:%M:%S'"
-# "prog[pid]: message" (RFC 3164) or "APP PROCID MSGID STRUCTURED-DATA MESSAGE" (RFC 5424).
+# The tag: "prog[pid]: " (RFC 3164) or "APP PROCID MSGID STRUCTURED-DATA " (RFC 5424).
 _TAG = r"^(([^\s\[\]:]+)(?:\[(\d+)\])?: ?)"
 _TAG_5424 = r"^((\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*\])+) ?(?:\x{FEFF})?)"
 _TAG_NAMES = "['tag', 'prog', 'pid']"
@@ -88,43 +86,6 @@ _FAILURES = ("sshd_failed", "sshd_invalid", "pam_failure", "su_failed")
 _NOT_LOGINS = "('cron', 'CRON', 'crond', 'atd', 'systemd', 'systemd-user')"
 
 
-def check_timezone(conn: duckdb.DuckDBPyConnection, tz: str) -> None:
-    """Refuse a time zone DuckDB does not know, before any line is read.
-
-    Raises:
-        InputError: the zone is unknown.
-    """
-    try:
-        run(conn, "SELECT CAST(timezone(?::VARCHAR, TIMESTAMP '2000-01-01') AS TIMESTAMP)", [tz])
-    except duckdb.Error:
-        raise InputError(
-            f"unknown time zone {tz!r}", tip="use an IANA name such as 'UTC' or 'Europe/Paris'"
-        ) from None
-
-
-def local_to_utc_sql(naive: str, tz: str) -> str:
-    """SQL turning the naive TIMESTAMP `naive`, a wall-clock time in `tz`, into a naive UTC TIMESTAMP."""
-    if tz == "UTC":
-        return naive
-    return f"try(CAST(timezone({sql_literal(tz)}, {naive}) AS TIMESTAMP))"
-
-
-# A time of day followed by a zone: "Z", an offset or a zone name.
-_HAS_ZONE = r"(?i)\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:z|[+-]\d\d(?::?\d\d)?|[a-z][a-z_/+-]*)\s*$"
-
-
-def text_time_sql(column: str, tz: str) -> str:
-    """SQL reading the text `column` (ISO 8601 and the like) as a naive UTC TIMESTAMP, or NULL.
-
-    An offset or zone in the text is honoured; a time without one is local to `tz`. "infinity" is NULL.
-    """
-    zoned = f"CAST(try_cast({column} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    if tz != "UTC":
-        naive = local_to_utc_sql(f"try_cast({column} AS TIMESTAMP)", tz)
-        zoned = f"CASE WHEN regexp_matches({column}, {sql_literal(_HAS_ZONE)}) THEN {zoned} ELSE {naive} END"
-    return f"CASE WHEN NOT contains(lower({column}), 'inf') THEN try({zoned}) END"
-
-
 def _year_rule(staging: Staging) -> tuple[str, str | None]:
     """SQL for the year of an RFC 3164 line (given `base`, its time in the leap year 2000) and the note to give."""
     if staging.options.year is not None:
@@ -136,8 +97,8 @@ def _year_rule(staging: Staging) -> tuple[str, str | None]:
     ).fetchall()[0]
     note = (
         f"{staging.path.name}: syslog lines carry no year; assumed {year}, the year the file was last modified "
-        f"({day}), and {year - 1} for lines dated after {name}; --year sets the year. Times without an offset "
-        f"were read as {staging.options.timezone}."
+        f"({day}), and {year - 1} for lines dated after {name}; --year sets the year. Times were read as "
+        f"{staging.options.timezone} (--timezone)."
     )
     return f"CASE WHEN month(base) > {month} THEN {year - 1} ELSE {year} END", note
 
@@ -157,6 +118,8 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
     may be authentication events (to parse). `problem` and `field` say why a line is invalid.
     """
     year, note = _year_rule(staging)
+    # The line's time in the leap year 2000, to find its month, when the year depends on it.
+    base = "NULL" if year.isdigit() else f"try_strptime('2000 ' || stamp, {_BSD_FORMAT})"
     headers = staging.temp_name("syslog_headers")
     stamp_prefix = sql_literal(_STAMP_PREFIX)
     run(
@@ -178,7 +141,7 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
             FROM (
                 SELECT *, {_time_sql(year, staging.options.timezone)} AS time
                 FROM (
-                    SELECT *, try_strptime('2000 ' || stamp, {_BSD_FORMAT}) AS base
+                    SELECT *, {base} AS base
                     FROM (
                         SELECT _line, _text, _utf8,
                             CASE WHEN f.host <> '' THEN f.stamp ELSE g.stamp END AS stamp,

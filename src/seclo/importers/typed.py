@@ -13,28 +13,31 @@ from dataclasses import dataclass
 
 from seclo.importers.interface import Staging
 from seclo.importers.lines import MAX_RAW_CHARS
+from seclo.importers.timestamps import text_time_sql
 from seclo.store.schema import COMMITS_TYPE, Column, TableSpec
-from seclo.store.sql import quote_ident, run
+from seclo.store.sql import quote_ident, run, sql_literal
 
-__all__ = ["REJECT_COLUMNS", "cast_expression", "create_rejects", "sql_literal", "stage_typed"]
+__all__ = ["REJECT_COLUMNS", "cast_expression", "create_rejects", "stage_typed"]
 
 REJECT_COLUMNS = "line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR, category VARCHAR"
 _COMMITS_JSON = '[{"sha":"VARCHAR","committed_at":"TIMESTAMPTZ"}]'
 
 
-def sql_literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+def cast_expression(column: Column, expr: str, source_type: str, timezone: str = "UTC") -> str:  # noqa: PLR0911
+    """SQL casting `expr` (of DuckDB type `source_type`) to the column's type, NULL where it does not fit.
 
-
-def cast_expression(column: Column, expr: str, source_type: str) -> str:  # noqa: PLR0911 - one case per type
-    """SQL casting `expr` (of DuckDB type `source_type`) to the column's type, NULL where it does not fit."""
-    if source_type.upper() == column.sql_type and not column.choices:
-        return expr  # already typed (Parquet): nothing to convert
+    Text becomes NULL when empty. Text timestamps honour their offset; without one they are local to
+    `timezone`. Typed timestamps (Parquet) are taken as UTC.
+    """
     if column.choices:
         return f"lower(trim(CAST({expr} AS VARCHAR)))"
+    if column.sql_type == "VARCHAR":
+        return f"nullif(CAST({expr} AS VARCHAR), '')"
+    if source_type.upper() == column.sql_type:
+        return expr  # already typed (Parquet): nothing to convert
     if column.sql_type == "TIMESTAMP":
-        # Offsets are honoured and converted to UTC; a timestamp without one is taken as UTC.
+        if source_type.upper() in {"VARCHAR", "JSON"}:
+            return text_time_sql(expr, timezone)
         return f"CAST(try_cast({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
     if column.sql_type == COMMITS_TYPE:
         if source_type.upper() in {"VARCHAR", "JSON"}:
@@ -43,8 +46,6 @@ def cast_expression(column: Column, expr: str, source_type: str) -> str:  # noqa
         return f"try_cast({expr} AS {COMMITS_TYPE})"
     if column.sql_type == "VARCHAR[]" and source_type.upper() in {"VARCHAR", "JSON"}:
         return f"try(json_transform_strict({expr}, '[\"VARCHAR\"]'))"
-    if column.sql_type == "VARCHAR":
-        return f"nullif(CAST({expr} AS VARCHAR), '')"
     return f"try_cast({expr} AS {column.sql_type})"
 
 
@@ -144,7 +145,8 @@ def stage_typed(
             outs.append(f"CAST(NULL AS {col.sql_type}) AS {quote_ident(col.name)}")
             continue
         inputs.append(f"{expr} AS in_{i}")
-        typed.append(f"{cast_expression(col, f'in_{i}', types.get(col.name, 'VARCHAR'))} AS out_{i}")
+        cast = cast_expression(col, f"in_{i}", types.get(col.name, "VARCHAR"), staging.options.timezone)
+        typed.append(f"{cast} AS out_{i}")
         outs.append(f"CAST(out_{i} AS {col.sql_type}) AS {quote_ident(col.name)}")
     checks = _checks(spec, expressions)
     checked = staging.temp_name(f"{spec.name}_checked")

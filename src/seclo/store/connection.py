@@ -108,6 +108,8 @@ def open_store(
         first = str(exc).splitlines()[0]
         raise StoreError(f"{path}: cannot open the store: {first}") from None
     run(conn, "SET TimeZone = 'UTC'")
+    # Library code never prints: DuckDB's own progress bar would write to the terminal.
+    run(conn, "SET enable_progress_bar = false")
     if not read_only:
         _migrate(conn)
     return Store(conn, path)

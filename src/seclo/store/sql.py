@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["changed", "quote_ident", "run", "scalar"]
+__all__ = ["changed", "quote_ident", "run", "scalar", "sql_literal"]
 
 
 def run(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> None:
@@ -30,3 +30,8 @@ def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | No
 def quote_ident(name: str) -> str:
     """Quote an identifier for SQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
