@@ -28,7 +28,7 @@ class StoreSettings(_Strict):
     """Where the store lives and how much of the machine it may use."""
 
     path: str = ".seclo/store.duckdb"
-    memory_limit: str = "2GB"
+    memory_limit: str = "1536MB"
     threads: int | None = Field(default=None, ge=1)
 
 
@@ -69,7 +69,8 @@ timezone: UTC
 store:
   # The embedded DuckDB file, relative to this folder.
   path: .seclo/store.duckdb
-  memory_limit: 2GB
+  # DuckDB's own limit; seclo's whole process stays about 0.5 GB above it. Spills to .seclo/tmp beyond.
+  memory_limit: 1536MB
 # Days allowed to fix a finding, per severity.
 sla_days:
   critical: 7

@@ -29,22 +29,26 @@ _CARRIAGE_RETURN = 13
 def _pieces(handle: BinaryIO) -> Iterator[bytes | memoryview]:
     """Yield the file as buffers of whole lines (each ending in a newline), without copying whole chunks.
 
-    A line split across two reads is rebuilt from its two parts; a last line without a newline gets one.
+    One read buffer is reused, so each piece is valid only until the next is asked for. A line split across
+    two reads is rebuilt from its two parts; a last line without a newline gets one.
     """
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
     tail = b""
-    while chunk := handle.read(CHUNK_BYTES):
-        cut = chunk.rfind(b"\n") + 1
+    while size := handle.readinto(buffer):
+        chunk = view[:size]
+        cut = buffer.rfind(b"\n", 0, size) + 1
         if cut == 0:
-            tail += chunk
+            tail += bytes(chunk)
             continue
         if tail:
-            first = chunk.find(b"\n") + 1
-            yield tail + chunk[:first]
+            first = buffer.find(b"\n", 0, size) + 1
+            yield tail + bytes(chunk[:first])
             if first < cut:
-                yield memoryview(chunk)[first:cut]
+                yield chunk[first:cut]
         else:
-            yield memoryview(chunk)[:cut]
-        tail = chunk[cut:]
+            yield chunk[:cut]
+        tail = bytes(chunk[cut:size])
     if tail:
         yield tail + b"\n"
 

@@ -81,7 +81,7 @@ def open_store(
     path: Path | None,
     *,
     read_only: bool = False,
-    memory_limit: str = "2GB",
+    memory_limit: str = "1536MB",
     threads: int | None = None,
 ) -> Store:
     """Open (creating and migrating if needed) the store at `path`; None opens a throwaway in-memory store.
