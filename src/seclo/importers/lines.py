@@ -8,8 +8,8 @@ lines set-based.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +26,7 @@ _NEWLINE = 10
 _CARRIAGE_RETURN = 13
 
 
-def _pieces(handle: BinaryIO) -> Iterator[bytes | memoryview]:
+def _pieces(handle: BufferedReader) -> Iterator[bytes | memoryview]:
     """Yield the file as buffers of whole lines (each ending in a newline), without copying whole chunks.
 
     One read buffer is reused, so each piece is valid only until the next is asked for. A line split across

@@ -167,15 +167,19 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
     return headers, note if bsd else None
 
 
-def _reject_others(staging: Staging, headers: str, rejects: str) -> None:
-    """Record every line that cannot be an authentication event: invalid ones, and skipped ones without text."""
+def _reject_others(staging: Staging, headers: str, rejects: str) -> str:
+    """A view of every rejected line: those that cannot be authentication events (invalid ones, and skipped
+    ones without text), read straight from the headers table rather than copied, plus the `rejects` table."""
+    view = staging.temp_name("syslog_rejects")
     run(
         staging.conn,
-        f"""INSERT INTO {rejects}
-        SELECT _line, field, coalesce(problem, 'not an authentication event'), left(_text, {MAX_RAW_CHARS}),
-            CASE WHEN problem IS NULL THEN 'skipped' ELSE 'invalid' END
-        FROM {headers} WHERE NOT candidate""",
+        f"""CREATE TEMP VIEW {view} AS
+        SELECT _line AS line, field, coalesce(problem, 'not an authentication event') AS reason,
+            left(_text, {MAX_RAW_CHARS}) AS raw, CASE WHEN problem IS NULL THEN 'skipped' ELSE 'invalid' END AS category
+        FROM {headers} WHERE NOT candidate
+        UNION ALL SELECT * FROM {rejects}""",
     )
+    return view
 
 
 def _messages(staging: Staging, headers: str) -> str:
@@ -275,7 +279,7 @@ class SyslogImporter(Importer):
         if year_note:
             staging.note(year_note)
         rejects = create_rejects(staging)
-        _reject_others(staging, headers, rejects)
+        all_rejects = _reject_others(staging, headers, rejects)
         events = _messages(staging, headers)
         duplicate, joins = _duplicates(staging, events)
         repeated = int(
@@ -314,4 +318,4 @@ class SyslogImporter(Importer):
                 WHEN NOT matched THEN 'not an authentication event' ELSE duplicate_of END""",
             pre_category="'skipped'",
         )
-        return Staged(read, {"auth_events": valid}, rejects)
+        return Staged(read, {"auth_events": valid}, all_rejects)
