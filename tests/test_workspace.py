@@ -11,13 +11,21 @@ from seclo.workspace import CONFIG_NAME, SUBFOLDERS, Workspace, init_workspace
 
 
 def test_init_creates_config_and_folders(tmp_path: Path) -> None:
-    """`init` writes seclo.yaml and the slos, experiments, playbooks and risk folders."""
+    """`init` writes seclo.yaml, the slos, experiments, playbooks and risk folders, and starter SecLOs."""
     root = tmp_path / "ws"
     created = init_workspace(root)
     assert (root / CONFIG_NAME).is_file()
     for name in SUBFOLDERS:
         assert (root / name).is_dir()
     assert root / CONFIG_NAME in created
+    assert sorted(p.name for p in (root / "slos").glob("*.yaml")) == [
+        "login-success.yaml",
+        "mfa-coverage.yaml",
+        "mttd.yaml",
+        "orphaned-accounts.yaml",
+        "patch-latency.yaml",
+        "unexpected-public-ports.yaml",
+    ]
 
 
 def test_init_keeps_existing_files(tmp_path: Path) -> None:

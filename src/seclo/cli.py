@@ -54,7 +54,8 @@ def cli() -> None:
 @cli.command("init")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def init_command(directory: Path | None) -> None:
-    """Create a workspace: seclo.yaml and the slos/, experiments/, playbooks/ and risk/ folders.
+    """Create a workspace: seclo.yaml, the slos/, experiments/, playbooks/ and risk/ folders, and starter
+    Security Level Objectives (OpenSLO v1 files) in slos/.
 
     Existing files are left as they are.
 

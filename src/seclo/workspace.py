@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seclo.atomic import write_text_atomic
 from seclo.errors import ConfigError
+from seclo.slo.starter import write_starter_slos
 from seclo.userfile import load_model
 
 __all__ = ["CONFIG_NAME", "SUBFOLDERS", "Settings", "StoreSettings", "Workspace", "init_workspace"]
@@ -111,7 +112,9 @@ class Workspace:
 
 
 def init_workspace(root: Path) -> list[Path]:
-    """Create a workspace at `root`: seclo.yaml and the standard folders. Existing files are kept.
+    """Create a workspace at `root`: seclo.yaml, the standard folders and the starter SecLOs in slos/.
+
+    Existing files are kept.
 
     Returns:
         The paths that were created.
@@ -132,4 +135,5 @@ def init_workspace(root: Path) -> list[Path]:
         if not folder.exists():
             folder.mkdir()
             created.append(folder)
+    created += write_starter_slos(root / "slos")
     return created

@@ -1,0 +1,105 @@
+"""Render docs/sli-catalog.md from the catalog, so the documentation cannot drift from the SQL.
+
+Run `python -m seclo.sli.catalog_doc > docs/sli-catalog.md` after changing an indicator.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from seclo.sli.catalog import CATALOG
+from seclo.sli.interface import Indicator, IndicatorParams
+from seclo.store.schema import TABLES
+
+__all__ = ["render_sli_catalog"]
+
+EXAMPLE_QUERY = (
+    "SELECT time, (outcome = 'success')::INT AS good, 1 AS total FROM auth_events WHERE service = 'vpn'"
+)
+
+_INTRO = """\
+# seclo SLI catalog
+
+An SLI turns the store (docs/data-model.md) into **good** and **total** counts per timeslice of a window
+[start, end), cut into slices of `step` aligned on the Unix epoch (`time_bucket($step, t, TIMESTAMP
+'1970-01-01')`). Higher is better: an SLO's target is the ratio good / total. Each indicator is one aggregate
+query run in the engine, with the named parameters `$start`, `$end` and `$step`, returning
+`(slice_start, good, total)` for each slice that has data; an event exactly on a slice boundary belongs to
+the later slice, and events outside the window are ignored.
+
+- **events** indicators count events in the slice they happen in; counts add up over slices.
+- **snapshot** indicators count the items of an inventory snapshot; a slice holding several snapshots
+  carries the latest one's counts, and a slice with none carries 0/0 (the SLO engine holds the earlier state).
+
+Findings marked `false_positive` or `accepted` are never counted. A finding is open at time T when
+`opened_at <= T < closed_at` (or it has no `closed_at`).
+
+In an OpenSLO file an indicator is named by its catalog name with its parameters; unknown parameters are
+errors. Users add their own SLIs with the `sql` indicator.
+"""
+
+
+def _type_name(field: FieldInfo) -> str:
+    text = repr(field.annotation) if field.annotation is not None else "any"
+    text = re.sub(r"typing\.|<class '([^']+)'>", lambda m: m.group(1) or "", text)
+    text = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", text)
+    return text.replace("seclo.sli.vulnerabilities.", "").replace("NoneType", "None")
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default is PydanticUndefined and field.default_factory is None:
+        return "required"
+    value: Any = field.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    return f"`{value!r}`".replace("|", "\\|")
+
+
+def _example_params(indicator: Indicator) -> IndicatorParams:
+    if indicator.name == "sql":
+        return indicator.params.model_validate({"query": EXAMPLE_QUERY})
+    return indicator.params()
+
+
+def _tables(indicator: Indicator, sql: str) -> str:
+    if indicator.name == "sql":
+        return "any (the user's query)"
+    used = [t.name for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t.name}\b", sql)]
+    return ", ".join(f"`{name}`" for name in used) or "any (the user's query)"
+
+
+def _section(indicator: Indicator) -> str:
+    sql = indicator.sql(_example_params(indicator))
+    lines = [
+        f"## {indicator.name}\n",
+        inspect.cleandoc(type(indicator).__doc__ or indicator.summary) + "\n",
+        f"Kind: {indicator.kind}. Tables: {_tables(indicator, sql)}.\n",
+        "| parameter | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, field in indicator.params.model_fields.items():
+        type_name = _type_name(field).replace("|", "\\|")
+        lines.append(f"| {name} | {type_name} | {_default(field)} | {field.description or ''} |")
+    if indicator.name == "sql":
+        lines += ["", f"SQL, for the example query `{EXAMPLE_QUERY}`:"]
+    else:
+        lines += ["", "SQL, with the default parameters:"]
+    lines += ["", "```sql", sql, "```", ""]
+    return "\n".join(lines)
+
+
+def render_sli_catalog() -> str:
+    """The Markdown for docs/sli-catalog.md."""
+    index = "\n".join(f"- [{name}](#{name}): {cls.summary}" for name, cls in CATALOG.items())
+    sections = [_section(cls()) for cls in CATALOG.values()]
+    return "\n".join([_INTRO, index, "", *sections])
+
+
+if __name__ == "__main__":
+    print(render_sli_catalog(), end="")

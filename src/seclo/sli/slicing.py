@@ -1,0 +1,61 @@
+"""SQL fragments every indicator shares: slice alignment, the window filter and snapshot selection.
+
+Parameter values from SLO files are validated by pydantic before they reach SQL, and strings are always
+written as quoted literals (seclo.store.sql.sql_literal), so no user text is spliced in raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from seclo.sli.interface import IndicatorParams
+from seclo.store.sql import sql_literal
+
+__all__ = ["FINDING_NOT_COUNTED", "bucket", "in_list", "in_window", "latest_snapshot_per_slice", "narrow"]
+
+P = TypeVar("P", bound=IndicatorParams)
+
+# Findings marked false positive or risk-accepted are not vulnerabilities to fix (as DefectDojo's SLA counts).
+FINDING_NOT_COUNTED = "('false_positive', 'accepted')"
+
+
+def bucket(column: str) -> str:
+    """The start of the slice holding `column`: slices are multiples of $step since the Unix epoch."""
+    return f"time_bucket($step, {column}, TIMESTAMP '1970-01-01')"
+
+
+def in_window(column: str) -> str:
+    """`column` lies in the half-open window [$start, $end)."""
+    return f"{column} >= $start AND {column} < $end"
+
+
+def in_list(column: str, values: Iterable[str]) -> str:
+    """`column` is one of `values`, as quoted literals."""
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
+def latest_snapshot_per_slice(per_snapshot: str) -> str:
+    """Wrap a query of (snapshot_time, good, total) rows, one per snapshot in the window, into slices.
+
+    A slice holding several snapshots carries the latest one's counts: the state at the end of the slice.
+    """
+    return f"""WITH per_snapshot AS (
+{per_snapshot}
+)
+SELECT {bucket("snapshot_time")} AS slice_start,
+       arg_max(good, snapshot_time)::DOUBLE AS good,
+       arg_max(total, snapshot_time)::DOUBLE AS total
+FROM per_snapshot
+GROUP BY slice_start"""
+
+
+def narrow(params: IndicatorParams, model: type[P]) -> P:
+    """`params` as the indicator's own parameter model.
+
+    Raises:
+        TypeError: the caller passed another indicator's parameters (a programming error).
+    """
+    if not isinstance(params, model):
+        raise TypeError(f"expected {model.__name__}, got {type(params).__name__}")
+    return params

@@ -1,0 +1,85 @@
+"""Multi-window, multi-burn-rate alerts (SRE Workbook, "Alerting on SLOs", table 5-8, plus 1d/2h).
+
+Each alert pairs a long window, which shows that enough budget has been spent to matter, with a short one,
+which shows the problem is still going on. It fires when both burn rates exceed its factor.
+
+The factors are derived from the period as sloth derives them: an alert on a long window should fire once
+a given share of the whole period's budget has been spent within that window. Spending `share` of the
+budget in `long` takes a burn rate of share * period / long. The Workbook's shares are 2% in 1h and 5% in
+6h for pages and 10% in 1d and 10% in 3d for tickets, which give 14.4, 6, 3 and 1 for a 30-day period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+__all__ = ["ALL_TIERS", "AlertState", "AlertWindow", "Severity", "alert_windows", "evaluate_alerts"]
+
+Severity = Literal["page", "ticket"]
+ALL_TIERS: frozenset[Severity] = frozenset({"page", "ticket"})
+
+# (name, severity, share of the period's budget, long window, short window)
+_WORKBOOK: tuple[tuple[str, Severity, float, timedelta, timedelta], ...] = (
+    ("page-quick", "page", 0.02, timedelta(hours=1), timedelta(minutes=5)),
+    ("page-slow", "page", 0.05, timedelta(hours=6), timedelta(minutes=30)),
+    ("ticket-quick", "ticket", 0.10, timedelta(days=1), timedelta(hours=2)),
+    ("ticket-slow", "ticket", 0.10, timedelta(days=3), timedelta(hours=6)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertWindow:
+    """One multi-window alert: fires when burn rates over `long` and `short` both exceed `factor`.
+
+    Attributes:
+        name: "page-quick", "page-slow", "ticket-quick" or "ticket-slow".
+        severity: "page" (wake someone) or "ticket" (handle in working hours).
+        budget_share: share of the period's budget the long window spends at exactly `factor`.
+        long: the long window.
+        short: the short window, 1/12 of the long one.
+        factor: the burn-rate threshold, budget_share * period / long.
+    """
+
+    name: str
+    severity: Severity
+    budget_share: float
+    long: timedelta
+    short: timedelta
+    factor: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """An alert window evaluated at one time: its two burn rates and whether it fires."""
+
+    window: AlertWindow
+    long_rate: float
+    short_rate: float
+    firing: bool
+
+
+def alert_windows(period: timedelta, tiers: Collection[Severity] = ALL_TIERS) -> tuple[AlertWindow, ...]:
+    """The Workbook's alert windows with factors derived from `period`, for the severities in `tiers`."""
+    return tuple(
+        AlertWindow(name, severity, share, long, short, share * (period / long))
+        for name, severity, share, long, short in _WORKBOOK
+        if severity in tiers
+    )
+
+
+def evaluate_alerts(
+    windows: Collection[AlertWindow], rate_over: Callable[[timedelta], float], *, enabled: bool = True
+) -> tuple[AlertState, ...]:
+    """Evaluate each window with `rate_over(window length)`; nothing fires when `enabled` is False.
+
+    A NaN burn rate (no data in the window) never exceeds a factor, so an empty window never fires.
+    """
+    states = []
+    for window in windows:
+        long_rate, short_rate = rate_over(window.long), rate_over(window.short)
+        firing = enabled and long_rate > window.factor and short_rate > window.factor
+        states.append(AlertState(window, long_rate, short_rate, firing))
+    return tuple(states)

@@ -1,0 +1,148 @@
+"""The starter Security Level Objectives `seclo init` writes into slos/: one OpenSLO v1 file per SecLO.
+
+Each uses a catalog SLI (metricSource type `seclo`) with its default parameters; edit the files to taste.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seclo.atomic import write_text_atomic
+
+__all__ = ["STARTER_SLOS", "write_starter_slos"]
+
+
+def _slo(
+    name: str,
+    title: str,
+    description: str,
+    indicator: str,
+    target: float,
+    window: str = "28d",
+    params: str = "{}",
+) -> str:
+    return f"""\
+# {title}. Written by `seclo init`; an OpenSLO v1 file (https://openslo.com), edit freely.
+# The catalog SLI `{indicator}` yields good and total per timeslice; see docs/sli-catalog.md for its params.
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: {name}
+  displayName: {title}
+spec:
+  description: {description}
+  service: security
+  indicator:
+    metadata:
+      name: {name}
+    spec:
+      ratioMetric:
+        rawType: success
+        raw:
+          metricSource:
+            type: seclo
+            spec:
+              indicator: {indicator}
+              params: {params}
+  timeWindow:
+    - duration: {window}
+      isRolling: true
+  budgetingMethod: Occurrences
+  objectives:
+    - displayName: {title}
+      target: {target}
+"""
+
+
+_LOGIN = """\
+# Login success. Written by `seclo init`; an OpenSLO v1 file (https://openslo.com), edit freely.
+# The catalog SLI `login_success` yields successful and all logins per timeslice; a 5-minute slice is good
+# when at least 95% of its logins succeed, so a burst of failures spends budget even on a quiet day.
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: login-success
+  displayName: Login success
+spec:
+  description: Logins succeed; a surge of failures signals credential stuffing or a broken identity provider.
+  service: identity
+  indicator:
+    metadata:
+      name: login-success
+    spec:
+      ratioMetric:
+        rawType: success
+        raw:
+          metricSource:
+            type: seclo
+            spec:
+              indicator: login_success
+              params: {}
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: Login success
+      target: 0.99
+      timeSliceTarget: 0.95
+      timeSliceWindow: 5m
+"""
+
+# File name -> contents. The names are stable so that `seclo init` never writes the same SecLO twice.
+STARTER_SLOS: dict[str, str] = {
+    "login-success.yaml": _LOGIN,
+    "mfa-coverage.yaml": _slo(
+        "mfa-coverage",
+        "MFA coverage",
+        "At least 98% of active accounts have multi-factor authentication enabled.",
+        "mfa_coverage",
+        0.98,
+    ),
+    "orphaned-accounts.yaml": _slo(
+        "orphaned-accounts",
+        "No orphaned accounts",
+        "Accounts whose owner has left are disabled; 99% of enabled accounts have an active owner.",
+        "orphaned_accounts",
+        0.99,
+    ),
+    "patch-latency.yaml": _slo(
+        "patch-latency",
+        "Patch latency within SLA",
+        "95% of vulnerability findings are fixed within the SLA days for their severity (seclo.yaml sla_days).",
+        "patch_latency",
+        0.95,
+        "90d",
+    ),
+    "mttd.yaml": _slo(
+        "mttd",
+        "Security incidents detected within 1h",
+        "90% of security incidents are detected within one hour of occurring.",
+        "time_to_detect",
+        0.9,
+        "90d",
+        "{target: 1h, kind: security}",
+    ),
+    "unexpected-public-ports.yaml": _slo(
+        "unexpected-public-ports",
+        "No unexpected public ports",
+        "99% of public assets expose only the ports they are expected to.",
+        "unexpected_public_ports",
+        0.99,
+    ),
+}
+
+
+def write_starter_slos(folder: Path) -> list[Path]:
+    """Write the starter SecLOs into `folder` (created if needed), keeping any file that already exists.
+
+    Returns:
+        The files written.
+    """
+    written: list[Path] = []
+    for name, text in STARTER_SLOS.items():
+        path = folder / name
+        if not path.exists():
+            write_text_atomic(path, text)
+            written.append(path)
+    return written
