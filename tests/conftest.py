@@ -26,3 +26,13 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="module")
+def fuzz_store() -> Iterator[Store]:
+    """One in-memory store shared by a module's fuzzing examples (each import is checked on its own batch)."""
+    opened = open_store(None)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_checks import reconciles
 
 from seclo.errors import InputError
 from seclo.importers import ImportOptions, ImportResult, import_path
@@ -37,11 +38,6 @@ def _count(store: Store, table: str) -> int:
     return int(_rows(store, f"SELECT count(*) FROM {table}")[0][0])
 
 
-def _reconciles(result: ImportResult) -> bool:
-    parts = result.rows_loaded + result.rows_duplicate + result.rows_skipped + result.rows_rejected
-    return parts == result.rows_read
-
-
 def _all_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every component, nested ones included, counted recursively (the test's own walk)."""
     return [x for c in components for x in [c, *_all_components(c.get("components", []))]]
@@ -60,7 +56,7 @@ def test_juice_shop_loads_every_component(store: Store) -> None:
     assert expected == 1115
     result = _import(store, JUICE, ImportOptions(snapshot_time=WHEN))
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (expected, expected, 0)
-    assert _reconciles(result)
+    assert reconciles(result)
     assert _count(store, "components") == expected
 
 
@@ -329,7 +325,7 @@ def _check_never_crashes(data: bytes) -> None:
         except InputError as exc:
             refused = str(exc)
         else:
-            assert _reconciles(result)
+            assert reconciles(result)
             return
     assert "accounted for" not in refused  # the pipeline's reconciliation failure is a bug report
     assert refused.startswith(str(path))

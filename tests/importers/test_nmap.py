@@ -10,6 +10,7 @@ import defusedxml.ElementTree as SafeET
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_checks import reconciles
 
 from seclo.errors import InputError
 from seclo.importers import ImportOptions, ImportResult, import_path
@@ -33,11 +34,6 @@ def _rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
 
 def _count(store: Store, table: str) -> int:
     return int(_rows(store, f"SELECT count(*) FROM {table}")[0][0])
-
-
-def _reconciles(result: ImportResult) -> bool:
-    parts = result.rows_loaded + result.rows_duplicate + result.rows_skipped + result.rows_rejected
-    return parts == result.rows_read
 
 
 def _scan(body: str, start: str = ' start="1700000000"') -> str:
@@ -66,7 +62,7 @@ def test_real_scans_load_every_host_up_and_its_ports(store: Store, name: str) ->
     assert result.rows_read == len(hosts) + ports
     assert result.rows_skipped == len(hosts) - len(up)
     assert result.rows_rejected == 0
-    assert _reconciles(result)
+    assert reconciles(result)
     assert _count(store, "assets") == len(up)
     assert _count(store, "ports") == ports
 
@@ -214,7 +210,7 @@ def test_host_without_address_and_bad_ports_are_invalid_rejects(store: Store, tm
     path.write_text(_scan(good + "\n" + _host("", _port("80"))))
     result = _import(store, path)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 2, 4)
-    assert _reconciles(result)
+    assert reconciles(result)
     found = sorted(_rows(store, "SELECT field, reason, category FROM rejected"), key=str)
     assert found == [
         ("address", "host has no ipv4, ipv6 or mac address", "invalid"),
@@ -279,7 +275,7 @@ def _check_never_crashes(data: bytes, name: str = "fuzz.xml") -> None:
         except InputError as exc:
             refused = str(exc)
         else:
-            assert _reconciles(result)
+            assert reconciles(result)
             return
     assert "accounted for" not in refused  # the pipeline's reconciliation failure is a bug report
     assert refused.startswith(str(path))

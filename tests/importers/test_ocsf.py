@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_checks import check_survives, edit_text
 
-from seclo.errors import InputError
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
-from seclo.store import Store, open_store
+from seclo.store import Store
 
 LOGON: dict[str, Any] = {
     "metadata": {"version": "1.1.0", "product": {"name": "Okta", "vendor_name": "Okta"}},
@@ -60,11 +58,6 @@ def _import(store: Store, path: Path, **options: object) -> ImportResult:
 
 def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
     return store.conn.execute(sql).fetchall()
-
-
-def _reconciles(result: ImportResult) -> bool:
-    parts = result.rows_loaded + result.rows_duplicate + result.rows_skipped + result.rows_rejected
-    return parts == result.rows_read
 
 
 def test_authentication_events_map_to_auth_events(store: Store, tmp_path: Path) -> None:
@@ -147,34 +140,13 @@ def test_time_dt_without_offset_is_local_to_the_time_zone(store: Store, tmp_path
     assert _rows(store, "SELECT strftime(time, '%H:%M') FROM auth_events") == [("14:00",)]
 
 
-@pytest.fixture(scope="module")
-def fuzz_store() -> Iterator[Store]:
-    """One in-memory store for all fuzzing examples (each import is checked on its own batch)."""
-    with open_store(None) as opened:
-        yield opened
-
-
-def _check_fuzz(store: Store, path: Path) -> None:
-    """Import `path`: an InputError, or a reconciled result with a reason for every reject."""
-    try:
-        result = import_path(store, get_importer("ocsf"), path)
-    except InputError:
-        return
-    assert _reconciles(result)
-    unexplained = _rows(
-        store,
-        f"SELECT count(*) FROM rejected WHERE batch_id = {result.batch_id} AND (reason IS NULL OR category IS NULL)",
-    )
-    assert unexplained == [(0,)]
-
-
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(min_size=1, max_size=400))
 def test_random_bytes_never_crash(fuzz_store: Store, tmp_path: Path, data: bytes) -> None:
     """Random bytes given as OCSF are rejected with a reason or refused as a file, never a crash."""
     path = tmp_path / "fuzz.ndjson"
     path.write_bytes(data)
-    _check_fuzz(fuzz_store, path)
+    check_survives(fuzz_store, "ocsf", path)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -189,15 +161,7 @@ def test_mutated_events_never_crash(
     fuzz_store: Store, tmp_path: Path, base: str, edits: list[tuple[str, int, str]]
 ) -> None:
     """Real-looking OCSF events with characters replaced, inserted or deleted are loaded or rejected with a reason."""
-    text = base
-    for op, position, char in edits:
-        at = position % (len(text) + 1)
-        if op == "insert":
-            text = text[:at] + char + text[at:]
-        elif op == "replace":
-            text = text[:at] + char + text[at + 1 :]
-        else:
-            text = text[:at] + text[at + 1 :]
+    text = edit_text(base, edits)
     path = tmp_path / "fuzz.ndjson"
     path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
-    _check_fuzz(fuzz_store, path)
+    check_survives(fuzz_store, "ocsf", path)

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_checks import reconciles
 
 from seclo.errors import InputError
-from seclo.importers import ImportOptions, ImportResult, Staging, get_importer, import_path
+from seclo.importers import ImportOptions, Staging, get_importer, import_path
 from seclo.store import Store, open_store
 
 GOOD = '{"time":"2024-03-01T10:00:%02dZ","user":"u%d","outcome":"%s","src_ip":"198.51.100.%d"}\n'
@@ -32,18 +33,13 @@ def _count(store: Store, table: str = "auth_events") -> int:
     return int(store.conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
-def _reconciles(result: ImportResult) -> bool:
-    parts = result.rows_loaded + result.rows_duplicate + result.rows_skipped + result.rows_rejected
-    return parts == result.rows_read
-
-
 def test_counts_reconcile_and_rejects_are_kept(store: Store, tmp_path: Path) -> None:
     """Loaded plus rejected equals rows read, and every rejected row is in the rejected table."""
     path = tmp_path / "e.ndjson"
     path.write_text(_events(10) + "garbage\n" + '{"time":"never","outcome":"success"}\n')
     result = import_path(store, get_importer("events"), path)
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (12, 10, 2)
-    assert _reconciles(result)
+    assert reconciles(result)
     assert store.conn.execute("SELECT line FROM rejected ORDER BY line").fetchall() == [(11,), (12,)]
 
 
@@ -223,7 +219,7 @@ def test_random_bytes_never_crash_ndjson(tmp_path: Path, data: bytes) -> None:
         except InputError as exc:
             refused = str(exc)
         else:
-            assert _reconciles(result)
+            assert reconciles(result)
             return
     assert str(path) in refused
 
@@ -258,7 +254,7 @@ def test_mutated_lines_never_crash(
         except InputError as exc:
             refused = str(exc)
         else:
-            assert _reconciles(result)
+            assert reconciles(result)
             reasons = store.conn.execute("SELECT count(*) FROM rejected WHERE reason IS NULL").fetchall()
             assert reasons == [(0,)]
             return

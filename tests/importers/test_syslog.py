@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_checks import check_survives, reconciles
 
 from seclo.errors import InputError
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
@@ -52,11 +52,6 @@ def _rows(store: Store, sql: str) -> list[tuple[object, ...]]:
     return store.conn.execute(sql).fetchall()
 
 
-def _reconciles(result: ImportResult) -> bool:
-    parts = result.rows_loaded + result.rows_duplicate + result.rows_skipped + result.rows_rejected
-    return parts == result.rows_read
-
-
 def _write(tmp_path: Path, text: str, name: str = "auth.log") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
@@ -75,7 +70,7 @@ def test_real_sample_loads_every_pam_failure_and_session(store: Store) -> None:
     assert counts == {"failure": failures, "success": sessions}
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (len(text), failures + sessions, 0)
     assert result.rows_skipped == len(text) - failures - sessions
-    assert _reconciles(result)
+    assert reconciles(result)
 
 
 def test_real_sample_fields_come_from_the_line(store: Store) -> None:
@@ -189,7 +184,7 @@ def test_openssh_lines_load_user_address_and_outcome(store: Store, tmp_path: Pat
         ("10:18:00", "carol", "success", "192.0.2.1", "sshd", "web2"),
         ("10:19:00", None, "failure", "192.0.2.2", "sshd", "web3"),
     ]
-    assert _reconciles(result)
+    assert reconciles(result)
     assert _rows(store, "SELECT count(*) FROM auth_events WHERE mfa IS NOT NULL") == [(0,)]
 
 
@@ -270,34 +265,13 @@ def test_a_longer_copy_of_a_log_adds_only_the_new_lines(store: Store, tmp_path: 
     assert one.rows_loaded + two.rows_loaded == everything.rows_loaded
 
 
-@pytest.fixture(scope="module")
-def fuzz_store() -> Iterator[Store]:
-    """One in-memory store for all fuzzing examples (each import is checked on its own batch)."""
-    with open_store(None) as opened:
-        yield opened
-
-
-def _check_fuzz(store: Store, path: Path) -> None:
-    """Import `path`: an InputError, or a reconciled result with a reason for every reject."""
-    try:
-        result = import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))
-    except InputError:
-        return
-    assert _reconciles(result)
-    unexplained = _rows(
-        store,
-        f"SELECT count(*) FROM rejected WHERE batch_id = {result.batch_id} AND (reason IS NULL OR category IS NULL)",
-    )
-    assert unexplained == [(0,)]
-
-
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(min_size=1, max_size=400))
 def test_random_bytes_never_crash(fuzz_store: Store, tmp_path: Path, data: bytes) -> None:
     """Random bytes given as syslog are rejected with a reason or refused as a file, never a crash."""
     path = tmp_path / "fuzz.log"
     path.write_bytes(data)
-    _check_fuzz(fuzz_store, path)
+    check_survives(fuzz_store, "syslog", path, ImportOptions(year=2005))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -325,4 +299,4 @@ def test_mutated_real_lines_never_crash(
                 del data[at]
     path = tmp_path / "fuzz.log"
     path.write_bytes(bytes(data))
-    _check_fuzz(fuzz_store, path)
+    check_survives(fuzz_store, "syslog", path, ImportOptions(year=2005))
