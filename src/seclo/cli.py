@@ -6,12 +6,13 @@ Exit codes: 0 OK or met, 1 an objective breached, 2 a usage, configuration or in
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,6 +20,9 @@ from seclo import __version__
 from seclo.console import RichReporter, render_table
 from seclo.errors import SecloError
 from seclo.workspace import Workspace
+
+if TYPE_CHECKING:
+    from seclo.slo.status import SloResult
 
 __all__ = ["cli", "main"]
 
@@ -221,6 +225,90 @@ def generate_command(
             click.echo(f"{r.path.name}: loaded {r.rows_loaded:,} of {r.rows_read:,}")
 
 
+def _percent(value: float, digits: int = 2) -> str:
+    return "" if math.isnan(value) else f"{value * 100:.{digits}f}%"  # NaN (no data) shows as blank
+
+
+def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
+    """One table row per objective: state, attainment, budget left, the fastest burn and firing alert tiers."""
+    rows: list[tuple[str, ...]] = []
+    for r in results:
+        st = r.status
+        if st is None:
+            rows.append((r.name, r.state, r.indicator, _percent(r.target, 1), "", "", "", ""))
+            continue
+        tiers = [t for t in ("page", "ticket") if any(a.window.severity == t for a in st.firing)]
+        rates = [b for b in st.burn_rates if not math.isnan(b.rate)]
+        fastest = max(rates, key=lambda b: b.rate, default=None)
+        burn = "" if fastest is None else f"{fastest.rate:.1f}x over {fastest.name}"
+        budget = _percent(st.budget.remaining_fraction, 0)
+        rows.append(
+            (
+                r.name,
+                r.state,
+                r.indicator,
+                _percent(r.target, 1),
+                _percent(st.attainment),
+                budget,
+                burn,
+                ", ".join(tiers),
+            )
+        )
+    return rows
+
+
+def _render_slos(results: tuple[SloResult, ...]) -> None:
+    render_table(
+        "SecLOs",
+        ["SLO", "state", "SLI", "target", "attainment", "budget left", "fastest burn", "alert"],
+        _slo_rows(results),
+    )
+    for r in results:
+        if r.error:
+            click.echo(f"{r.name}: {r.state}: {r.error}")
+
+
+@cli.group("slo")
+def slo_group() -> None:
+    """Security Level Objectives: evaluate the OpenSLO files in the workspace's slos/ folder.
+
+    Example: seclo slo status --format json
+    """
+
+
+@slo_group.command("status")
+@click.option(
+    "--at", "at_text", metavar="ISO8601", help="Evaluate at this time [default: now]; later data is ignored."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@workspace_option
+def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) -> None:
+    """Evaluate every SLO in slos/ from the store: attainment, error budget, burn rates and alerts.
+
+    \b
+    Exit codes:
+      0  every objective is met (or has no data, too little data, or an unsupported source)
+      1  an objective is breached or one of its burn-rate alerts fires
+      2  bad input: an invalid SLO file, no store, a bad --at
+    The JSON output is described in docs/slo-status.md (schema seclo.slo.status/v1).
+
+    Example: seclo slo status --at 2024-03-01T12:00:00Z --format json
+    """
+    from seclo.slo.status import evaluate_workspace, status_document  # noqa: PLC0415
+    from seclo.store import open_store  # noqa: PLC0415
+
+    ws = _open_workspace(workspace)
+    at = _parse_time(at_text)
+    with open_store(ws.store_path, read_only=True) as store:
+        results = evaluate_workspace(ws, store, at=at)
+    if fmt == "json":
+        click.echo(json.dumps(status_document(results, at=at), indent=2))
+    else:
+        _render_slos(results)
+    if any(r.failing for r in results):
+        raise click.exceptions.Exit(1)
+
+
 def _minute(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
@@ -261,13 +349,15 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
         ["measure", "value", "detail"],
         [(h.name, h.value, h.detail) for h in result.summary.headlines],
     )
+    _render_slos(result.slos)
     click.echo(f'explore: seclo query --workspace {result.workspace} "SELECT * FROM auth_events LIMIT 5"')
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping seclo errors to a message and exit code 2."""
     try:
-        cli.main(args=argv, prog_name="seclo", standalone_mode=False)
+        # Without standalone mode click returns a command's exit code (click.exceptions.Exit) instead of exiting.
+        code = cli.main(args=argv, prog_name="seclo", standalone_mode=False)
     except SecloError as exc:
         click.echo(f"error: {exc}", err=True)
         if exc.tip:
@@ -284,3 +374,5 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)

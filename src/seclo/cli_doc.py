@@ -30,12 +30,21 @@ def render_cli_reference() -> str:
         "Generated from `seclo --help` by `python -m seclo.cli_doc`; a test keeps it current.\n",
         "```\n" + _help(cli, ["seclo"]) + "\n```\n",
     ]
-    group = cli if isinstance(cli, click.Group) else click.Group()
-    for name in sorted(group.commands):
-        command = group.commands[name]
-        parts.append(f"## seclo {name}\n")
-        parts.append("```\n" + _help(command, ["seclo", name]) + "\n```\n")
+    parts += _sections(cli, ["seclo"])
     return "\n".join(parts)
+
+
+def _sections(group: click.Command, path: list[str]) -> list[str]:
+    """A section per subcommand of `group`, depth first, so `seclo slo status` follows `seclo slo`."""
+    parts: list[str] = []
+    if not isinstance(group, click.Group):
+        return parts
+    for name in sorted(group.commands):
+        command, full = group.commands[name], [*path, name]
+        parts.append(f"## {' '.join(full)}\n")
+        parts.append("```\n" + _help(command, full) + "\n```\n")
+        parts += _sections(command, full)
+    return parts
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-__all__ = ["RichReporter", "render_table"]
+__all__ = ["PIPED_WIDTH", "RichReporter", "render_table"]
+
+PIPED_WIDTH = 160
 
 
 class RichReporter:
@@ -53,10 +56,13 @@ class RichReporter:
 
 
 def render_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Print a table to stdout."""
+    """Print a table to stdout; piped into a file or a test it may be up to 160 columns wide, not folded at 80."""
     table = Table(title=title, title_justify="left")
     for header in headers:
         table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console(file=sys.stdout).print(table)
+    console = Console(file=sys.stdout)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(file=sys.stdout, width=PIPED_WIDTH)
+    console.print(table)

@@ -1,4 +1,4 @@
-"""`seclo demo`: generate an organisation, import it and summarise it, as a pipeline of library calls.
+"""`seclo demo`: generate an organisation, import it, summarise it and evaluate its SecLOs, as library calls.
 
 Later capabilities (objectives, experiments, analytics, risk) add their steps here.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.reporting import NullReporter, Reporter
+from seclo.slo.status import SloResult, evaluate_workspace
 from seclo.store.connection import open_store
 from seclo.store.schema import table
 from seclo.summary import StoreSummary, summarise
@@ -27,6 +28,7 @@ class DemoResult:
     workspace: Path
     imports: tuple[ImportResult, ...]
     summary: StoreSummary
+    slos: tuple[SloResult, ...] = ()
 
 
 def import_generated(
@@ -60,8 +62,12 @@ def run_demo(
     init_workspace(root)
     workspace = Workspace.open(root)
     folder = root / "data" / "generated"
-    generate_organisation(folder, days=days, seed=seed, auth_events=auth_events, reporter=reporter)
+    generated = generate_organisation(
+        folder, days=days, seed=seed, auth_events=auth_events, reporter=reporter
+    )
     results = import_generated(workspace, folder, reporter)
     with open_store(workspace.store_path) as store:
         summary = summarise(store)
-    return DemoResult(root, tuple(results), summary)
+        # The starter SecLOs `init` wrote, judged at the end of the generated data ("now" for the demo).
+        slos = evaluate_workspace(workspace, store, at=generated.end)
+    return DemoResult(root, tuple(results), summary, slos)
