@@ -10,7 +10,7 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,6 +76,7 @@ def init_command(directory: Path | None) -> None:
 
 
 def _parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time as naive UTC; a time without an offset is taken as UTC."""
     if value is None:
         return None
     try:
@@ -83,9 +84,6 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2024-03-01T00:00:00Z") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(tz=None).astimezone(tz=parsed.tzinfo)
-        from datetime import UTC  # noqa: PLC0415
-
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 

@@ -96,6 +96,13 @@ def test_factors_for_28_and_7_days_scale_with_the_period() -> None:
     assert [w.factor for w in alert_windows(timedelta(days=7))] == pytest.approx([3.36, 1.4, 0.7, 0.2333333])
 
 
+def test_windows_longer_than_the_period_are_left_out() -> None:
+    """A one-day objective has no three-day ticket, so a met objective cannot raise one at 0.033x."""
+    names = [w.name for w in alert_windows(timedelta(days=1))]
+    assert names == ["page-quick", "page-slow", "ticket-quick"]
+    assert min(w.factor for w in alert_windows(timedelta(days=1))) == pytest.approx(0.1)
+
+
 def test_tier_switch_keeps_only_pages() -> None:
     """An objective with only the page tier enabled gets the two page windows and no tickets."""
     assert [w.name for w in alert_windows(DAYS30, {"page"})] == ["page-quick", "page-slow"]

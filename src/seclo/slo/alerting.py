@@ -62,11 +62,15 @@ class AlertState:
 
 
 def alert_windows(period: timedelta, tiers: Collection[Severity] = ALL_TIERS) -> tuple[AlertWindow, ...]:
-    """The Workbook's alert windows with factors derived from `period`, for the severities in `tiers`."""
+    """The Workbook's alert windows with factors derived from `period`, for the severities in `tiers`.
+
+    A window longer than the period is left out: its factor would be below the share of budget it guards
+    (a 3d window on a 1d objective fires at 0.033x), so a met objective would raise a ticket.
+    """
     return tuple(
         AlertWindow(name, severity, share, long, short, share * (period / long))
         for name, severity, share, long, short in _WORKBOOK
-        if severity in tiers
+        if severity in tiers and long <= period
     )
 
 
