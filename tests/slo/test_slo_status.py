@@ -18,6 +18,8 @@ from slo_status_helpers import (
 )
 
 from seclo.errors import ConfigError
+from seclo.sli.interface import IndicatorParams
+from seclo.sli.logins import LoginSuccess
 from seclo.slo.status import SCHEMA, SloResult, evaluate_workspace, status_document
 from seclo.store import Store
 from seclo.store.sql import run
@@ -209,3 +211,22 @@ def test_status_document_follows_the_documented_schema(tmp_path: Path, store: St
     doc = DOC.read_text(encoding="utf-8")
     for key in (*login, *login["budget"], *login["alerts"][0], SCHEMA):
         assert f"`{key}`" in doc, key
+
+
+def test_objectives_over_the_same_sli_share_one_query(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two objectives on the same SLI, parameters and window run its query once and get the same counts."""
+    write_slos(tmp_path, {"a.yaml": login_slo("strict", 0.99), "b.yaml": login_slo("loose", 0.95)})
+    add_day_of_logins(store)
+    calls: list[str] = []
+    original = LoginSuccess.sql
+
+    def counting(self: LoginSuccess, params: IndicatorParams) -> str:
+        calls.append(self.name)
+        return original(self, params)
+
+    monkeypatch.setattr(LoginSuccess, "sql", counting)
+    results = _evaluate(tmp_path, store)
+    assert calls == ["login_success"]
+    assert (results["strict"].state, results["loose"].state) == ("breached", "met")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from seclo.errors import ConfigError
 from seclo.sli.catalog import get_indicator, indicator_params
-from seclo.sli.interface import Indicator, IndicatorParams, Window
+from seclo.sli.interface import Indicator, IndicatorParams, SliSeries, Window
 from seclo.slo.burn_rate import BURN_RATE_WINDOWS
 from seclo.slo.evaluation import Months, Period, SloState, SloStatus, evaluate_objective
 from seclo.slo.loader import load_slo_documents
@@ -153,10 +153,20 @@ def _indicator_name(objective: Objective) -> str:
     return spec.source_type or "unknown"
 
 
+SeriesCache = dict[tuple[str, str, Window], SliSeries]
+
+
 def evaluate_objective_in_store(
-    objective: Objective, store: Store, workspace: Workspace, at: datetime
+    objective: Objective,
+    store: Store,
+    workspace: Workspace,
+    at: datetime,
+    cache: SeriesCache | None = None,
 ) -> SloResult:
     """Evaluate one objective at `at` (naive UTC) with one aggregate query over the store.
+
+    Objectives over the same SLI, parameters and window share one query through `cache` (two budgeting
+    methods for login success scan the events once).
 
     The window's step is the timeSliceWindow when the objective has one, else DEFAULT_STEP. It starts, aligned
     to the step, the longest burn-rate window (3d) before the period, and SNAPSHOT_LOOKBACK earlier still for
@@ -188,7 +198,12 @@ def evaluate_objective_in_store(
         if indicator.kind == "snapshot":
             first -= SNAPSHOT_LOOKBACK
         window = Window(_floor(first, step), at, step)
-        series = indicator.evaluate(store.conn, params, window)
+        key = (indicator.name, params.model_dump_json(), window)
+        series = cache.get(key) if cache is not None else None
+        if series is None:
+            series = indicator.evaluate(store.conn, params, window)
+            if cache is not None:
+                cache[key] = series
         status = evaluate_objective(
             series,
             target=objective.target,
@@ -219,7 +234,8 @@ def evaluate_workspace(
     """
     moment = datetime.now(UTC).replace(tzinfo=None) if at is None else _naive_utc(at)
     catalog = load_slo_documents(workspace.root / "slos")
-    return tuple(evaluate_objective_in_store(o, store, workspace, moment) for o in catalog.objectives)
+    cache: SeriesCache = {}
+    return tuple(evaluate_objective_in_store(o, store, workspace, moment, cache) for o in catalog.objectives)
 
 
 def _number(value: float) -> float | None:
