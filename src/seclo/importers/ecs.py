@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from seclo.importers.interface import Importer, Staged, Staging
-from seclo.importers.lines import stage_lines
+from seclo.importers.lines import json_fields_sql, stage_lines
 from seclo.importers.timestamps import check_timezone, text_time_sql
 from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import table
-from seclo.store.sql import run, sql_literal
+from seclo.store.sql import run
 
 __all__ = ["EcsImporter"]
 
@@ -66,7 +66,6 @@ class EcsImporter(Importer):
         conn = staging.conn
         check_timezone(conn, staging.options.timezone)
         lines, read = stage_lines(staging)
-        paths = "[" + ", ".join(sql_literal(p) for p in _paths()) + "]"
         source = staging.temp_name("ecs")
         run(
             conn,
@@ -77,9 +76,7 @@ class EcsImporter(Importer):
                     AS authentication
             FROM (
                 SELECT *, nullif(_v[1], '') AS stamp, {_field("event.category")} AS category FROM (
-                    SELECT _line, _text, _utf8, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok,
-                        CASE WHEN _ok THEN json_extract_string(_text, {paths}) END AS _v
-                    FROM {lines}
+                    {json_fields_sql(lines, _paths())}
                 )
             )""",
         )

@@ -7,7 +7,7 @@ lines set-based.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from io import BufferedReader
 from pathlib import Path
 
@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seclo.importers.interface import Staging
-from seclo.store.sql import run, scalar
+from seclo.store.sql import run, scalar, sql_literal
 
-__all__ = ["CHUNK_BYTES", "MAX_RAW_CHARS", "stage_lines"]
+__all__ = ["CHUNK_BYTES", "MAX_RAW_CHARS", "json_fields_sql", "stage_lines"]
 
 CHUNK_BYTES = 1 << 26
 MAX_RAW_CHARS = 4096
@@ -120,3 +120,12 @@ def stage_lines(staging: Staging, path: Path | None = None) -> tuple[str, int]:
             staging.reporter.advance(len(piece))
     staging.reporter.finish()
     return name, int(scalar(conn, f"SELECT count(*) FROM {name}"))
+
+
+def json_fields_sql(lines: str, paths: Sequence[str]) -> str:
+    """A query over a stage_lines table adding `_ok` (the line is a JSON object) and `_v`, the text at each
+    JSON path (a list, 1-based in SQL), parsed once per line."""
+    listed = "[" + ", ".join(sql_literal(p) for p in paths) + "]"
+    return f"""SELECT _line, _text, _utf8, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok,
+        CASE WHEN _ok THEN json_extract_string(_text, {listed}) END AS _v
+    FROM {lines}"""

@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 from seclo.importers.interface import Importer, Staged, Staging
-from seclo.importers.lines import stage_lines
+from seclo.importers.lines import json_fields_sql, stage_lines
 from seclo.importers.timestamps import check_timezone, text_time_sql
 from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import table
-from seclo.store.sql import run, sql_literal
+from seclo.store.sql import run
 
 __all__ = ["OcsfImporter"]
 
@@ -63,7 +63,6 @@ class OcsfImporter(Importer):
         conn = staging.conn
         check_timezone(conn, staging.options.timezone)
         lines, read = stage_lines(staging)
-        paths = "[" + ", ".join(sql_literal("$." + f) for f in _FIELDS) + "]"
         source = staging.temp_name("ocsf")
         ms = f"try_cast({_field('time')} AS DOUBLE)"
         run(
@@ -75,9 +74,7 @@ class OcsfImporter(Importer):
                     AS time
             FROM (
                 SELECT *, {_field("time_dt")} AS time_dt FROM (
-                    SELECT _line, _text, _utf8, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok,
-                        CASE WHEN _ok THEN json_extract_string(_text, {paths}) END AS _v
-                    FROM {lines}
+                    {json_fields_sql(lines, ["$." + f for f in _FIELDS])}
                 )
             )""",
         )
