@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, field_validator
 
 from seclo.sli.interface import Indicator, IndicatorParams, SliKind
-from seclo.sli.slicing import bucket, in_list, in_window, narrow
+from seclo.sli.slicing import by_deadline, in_list, narrow
 
 __all__ = [
     "IncidentDelayParams",
@@ -89,17 +89,7 @@ class _IncidentDelay(Indicator):
   FROM incidents
   WHERE {where}
 ),
-events AS (
-  SELECT coalesce(ended <= deadline, false) AS in_time,
-         CASE WHEN ended <= deadline THEN ended ELSE deadline END AS t
-  FROM delays
-)
-SELECT {bucket("t")} AS slice_start,
-       (count(*) FILTER (WHERE in_time))::DOUBLE AS good,
-       count(*)::DOUBLE AS total
-FROM events
-WHERE {in_window("t")}
-GROUP BY slice_start"""
+{by_deadline("delays", "ended", "deadline")}"""
 
 
 class TimeToDetectParams(IncidentDelayParams):

@@ -12,7 +12,15 @@ from typing import TypeVar
 from seclo.sli.interface import IndicatorParams
 from seclo.store.sql import sql_literal
 
-__all__ = ["FINDING_NOT_COUNTED", "bucket", "in_list", "in_window", "latest_snapshot_per_slice", "narrow"]
+__all__ = [
+    "FINDING_NOT_COUNTED",
+    "bucket",
+    "by_deadline",
+    "in_list",
+    "in_window",
+    "latest_snapshot_per_slice",
+    "narrow",
+]
 
 P = TypeVar("P", bound=IndicatorParams)
 
@@ -47,6 +55,25 @@ SELECT {bucket("snapshot_time")} AS slice_start,
        arg_max(good, snapshot_time)::DOUBLE AS good,
        arg_max(total, snapshot_time)::DOUBLE AS total
 FROM per_snapshot
+GROUP BY slice_start"""
+
+
+def by_deadline(source: str, done: str, deadline: str) -> str:
+    """The tail of a WITH query counting things that must be done by a deadline, from the CTE `source`.
+
+    Each counts once: when it was done if that was in time (good), else at its deadline (bad), so an overdue
+    item is bad as soon as it is overdue, and one still inside its deadline is not counted yet.
+    """
+    return f"""events AS (
+  SELECT coalesce({done} <= {deadline}, false) AS in_time,
+         CASE WHEN {done} <= {deadline} THEN {done} ELSE {deadline} END AS t
+  FROM {source}
+)
+SELECT {bucket("t")} AS slice_start,
+       (count(*) FILTER (WHERE in_time))::DOUBLE AS good,
+       count(*)::DOUBLE AS total
+FROM events
+WHERE {in_window("t")}
 GROUP BY slice_start"""
 
 

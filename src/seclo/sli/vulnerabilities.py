@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seclo.sli.interface import Indicator, IndicatorParams, SliKind
 from seclo.sli.slicing import (
     FINDING_NOT_COUNTED,
-    bucket,
+    by_deadline,
     in_list,
     in_window,
     latest_snapshot_per_slice,
@@ -164,14 +164,4 @@ deadlines AS (
   JOIN sla ON f.severity = sla.severity
   WHERE f.status NOT IN {FINDING_NOT_COUNTED}
 ),
-events AS (
-  SELECT coalesce(closed_at <= deadline, false) AS in_time,
-         CASE WHEN closed_at <= deadline THEN closed_at ELSE deadline END AS t
-  FROM deadlines
-)
-SELECT {bucket("t")} AS slice_start,
-       (count(*) FILTER (WHERE in_time))::DOUBLE AS good,
-       count(*)::DOUBLE AS total
-FROM events
-WHERE {in_window("t")}
-GROUP BY slice_start"""
+{by_deadline("deadlines", "closed_at", "deadline")}"""
