@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 import semver
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from packaging.version import InvalidVersion, Version
 
@@ -287,6 +287,10 @@ PEP440 = st.builds(
 def test_pep440_ranges_agree_with_packaging(bounds: list[str], version: str, inclusive_end: bool) -> None:
     """For random PEP 440 versions and spans, the matcher agrees with comparisons done by packaging."""
     ordered = sorted(bounds, key=Version)
+    # OSV sorts an `introduced` of exactly "0" before every version, so "0" as a later bound (after .dev
+    # releases of 0) would reorder the spans this oracle builds; test_introduced_zero_means_every_version
+    # covers "0" on its own.
+    assume("0" not in ordered[1:])
     spans = list(zip(ordered[::2], ordered[1::2], strict=False))
     end_kind = "last_affected" if inclusive_end else "fixed"
     events = [(k, v) for lo, hi in spans for k, v in (("introduced", lo), (end_kind, hi))]
