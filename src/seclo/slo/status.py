@@ -12,15 +12,24 @@ The JSON document `status_document` builds is described in docs/slo-status.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from seclo.errors import ConfigError
 from seclo.sli.catalog import get_indicator, indicator_params
 from seclo.sli.interface import Indicator, IndicatorParams, SliSeries, Window
+from seclo.slo.budget import Budgeting
 from seclo.slo.burn_rate import BURN_RATE_WINDOWS
-from seclo.slo.evaluation import Months, Period, SloState, SloStatus, evaluate_objective
+from seclo.slo.evaluation import (
+    BudgetHistory,
+    Months,
+    Period,
+    SloState,
+    SloStatus,
+    budget_history,
+    evaluate_objective,
+)
 from seclo.slo.loader import load_slo_documents
 from seclo.slo.openslo import (
     Objective,
@@ -30,6 +39,7 @@ from seclo.slo.openslo import (
     TimeWindow,
     UnsupportedIndicator,
 )
+from seclo.slo.policy import PolicyEvaluation
 from seclo.store import Store
 from seclo.workspace import Workspace
 
@@ -71,6 +81,10 @@ class SloResult:
         window: the time window in words, such as "28d rolling" or "1M calendar (Europe/Berlin)".
         status: the evaluation; None when the objective could not be evaluated.
         error: why it could not be evaluated (None when it was).
+        policy: the error budget policy's steps for this objective (None: no policy applies, or no status).
+        series: the SLI's good/total per slice the status was computed from (None without a status).
+        period: the objective's time window as the engine takes it (None without a status).
+        time_slice_target: the per-slice target of a Timeslices objective.
     """
 
     name: str
@@ -78,10 +92,26 @@ class SloResult:
     display_name: str | None
     indicator: str
     target: float
-    budgeting: str
+    budgeting: Budgeting
     window: str
     status: SloStatus | None
     error: str | None = None
+    policy: PolicyEvaluation | None = None
+    series: SliSeries | None = field(default=None, repr=False, compare=False)
+    period: Period | None = None
+    time_slice_target: float | None = None
+
+    def history(self) -> BudgetHistory | None:
+        """Budget remaining after each slice of the series up to the evaluation time (for charts)."""
+        if self.series is None or self.period is None:
+            return None
+        return budget_history(
+            self.series,
+            target=self.target,
+            budgeting=self.budgeting,
+            period=self.period,
+            time_slice_target=self.time_slice_target,
+        )
 
     @property
     def state(self) -> ResultState:
@@ -216,7 +246,13 @@ def evaluate_objective_in_store(
         raise ConfigError(
             f"{where}SLO {objective.slo_name!r}: {exc}", tip=exc.tip or "See docs/sli-catalog.md."
         ) from None
-    return replace(base, status=status)
+    return replace(
+        base,
+        status=status,
+        series=series,
+        period=period,
+        time_slice_target=objective.time_slice_target,
+    )
 
 
 def evaluate_workspace(
