@@ -19,6 +19,7 @@ def test_init_creates_config_and_folders(tmp_path: Path) -> None:
         assert (root / name).is_dir()
     assert root / CONFIG_NAME in created
     assert sorted(p.name for p in (root / "slos").glob("*.yaml")) == [
+        "error-budget-policy.yaml",
         "login-success.yaml",
         "mfa-coverage.yaml",
         "mttd.yaml",

@@ -228,14 +228,18 @@ def _percent(value: float, digits: int = 2) -> str:
 
 
 def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
-    """One table row per objective: state, attainment, budget left, the fastest burn and firing alert tiers."""
+    """One table row per objective: state, attainment, budget left, the fastest burn, firing alerts (Workbook
+    tiers by tier, AlertPolicy conditions by name) and the error budget policy's current step."""
     rows: list[tuple[str, ...]] = []
     for r in results:
         st = r.status
         if st is None:
-            rows.append((r.name, r.state, r.indicator, _percent(r.target, 1), "", "", "", ""))
+            rows.append((r.name, r.state, r.indicator, _percent(r.target, 1), "", "", "", "", ""))
             continue
-        tiers = [t for t in ("page", "ticket") if any(a.window.severity == t for a in st.firing)]
+        workbook = [a.window.severity for a in st.firing if a.window.policy is None]
+        tiers: list[str] = [t for t in ("page", "ticket") if t in workbook]
+        tiers += [a.window.name for a in st.firing if a.window.policy is not None]
+        step = r.policy.current if r.policy is not None else None
         rates = [b for b in st.burn_rates if not math.isnan(b.rate)]
         fastest = max(rates, key=lambda b: b.rate, default=None)
         burn = "" if fastest is None else f"{fastest.rate:.1f}x over {fastest.name}"
@@ -250,6 +254,7 @@ def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
                 budget,
                 burn,
                 ", ".join(tiers),
+                "" if step is None else step.name,
             )
         )
     return rows
@@ -258,7 +263,17 @@ def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
 def _render_slos(results: tuple[SloResult, ...]) -> None:
     render_table(
         "SecLOs",
-        ["SLO", "state", "SLI", "target", "attainment", "budget left", "fastest burn", "alert"],
+        [
+            "SLO",
+            "state",
+            "SLI",
+            "target",
+            "attainment",
+            "budget left",
+            "fastest burn",
+            "alert",
+            "policy step",
+        ],
         _slo_rows(results),
     )
     for r in results:

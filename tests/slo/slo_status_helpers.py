@@ -24,12 +24,14 @@ def login_slo(
     window: str = "1d",
     budgeting: str = "Occurrences",
     indicator: str = "login_success",
+    annotations: str = "{}",
+    extra: str = "",
 ) -> str:
-    """An OpenSLO SLO over a catalog SLI, rolling over `window`."""
+    """An OpenSLO SLO over a catalog SLI, rolling over `window`; `extra` is appended to its spec."""
     return f"""\
 apiVersion: openslo/v1
 kind: SLO
-metadata: {{name: {name}, displayName: {name} objective}}
+metadata: {{name: {name}, displayName: {name} objective, annotations: {annotations}}}
 spec:
   service: identity
   indicator:
@@ -41,7 +43,7 @@ spec:
   timeWindow: [{{duration: {window}, isRolling: true}}]
   budgetingMethod: {budgeting}
   objectives: [{{target: {target}}}]
-"""
+{extra}"""
 
 
 PROMETHEUS_SLO = """\

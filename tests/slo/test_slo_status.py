@@ -186,6 +186,7 @@ def test_status_document_follows_the_documented_schema(tmp_path: Path, store: St
         "budget",
         "burn_rates",
         "alerts",
+        "policy",
         "error",
     }
     assert login["state"] == "breached"
@@ -203,6 +204,7 @@ def test_status_document_follows_the_documented_schema(tmp_path: Path, store: St
         "long_rate",
         "short_rate",
         "firing",
+        "policy",
     }
     assert (login["alerts"][0]["long"], login["alerts"][0]["short"]) == ("1h", "5m")
     assert by_name["vpn"]["attainment"] is None

@@ -16,9 +16,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-__all__ = ["ALL_TIERS", "AlertState", "AlertWindow", "Severity", "alert_windows", "evaluate_alerts"]
+__all__ = [
+    "ALL_TIERS",
+    "AlertState",
+    "AlertWindow",
+    "PolicyCondition",
+    "Severity",
+    "alert_windows",
+    "condition_window",
+    "evaluate_alerts",
+]
 
 Severity = Literal["page", "ticket"]
+Operator = Literal["lt", "lte", "gt", "gte"]
 ALL_TIERS: frozenset[Severity] = frozenset({"page", "ticket"})
 
 # (name, severity, share of the period's budget, long window, short window)
@@ -41,14 +51,37 @@ class AlertWindow:
         long: the long window.
         short: the short window, 1/12 of the long one.
         factor: the burn-rate threshold, budget_share * period / long.
+        policy: for an OpenSLO AlertPolicy condition, the policy's name (None for the Workbook's windows).
+        op: how the burn rate compares with `factor` (a Workbook window fires above it).
+        alert_after: an AlertPolicy condition fires once it has held this long (alertAfter).
+        notify: the policy's notification targets.
     """
 
     name: str
-    severity: Severity
+    severity: str
     budget_share: float
     long: timedelta
     short: timedelta
     factor: float
+    policy: str | None = None
+    op: Operator = "gt"
+    alert_after: timedelta = timedelta(0)
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCondition:
+    """A burn-rate condition of an OpenSLO AlertPolicy: fires when the burn rate over `lookback` is `op`
+    `threshold`, and has been at every slice end for `alert_after`."""
+
+    policy: str
+    name: str
+    severity: str
+    threshold: float
+    lookback: timedelta
+    op: Operator = "gt"
+    alert_after: timedelta = timedelta(0)
+    notify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +104,22 @@ def alert_windows(period: timedelta, tiers: Collection[Severity] = ALL_TIERS) ->
         AlertWindow(name, severity, share, long, short, share * (period / long))
         for name, severity, share, long, short in _WORKBOOK
         if severity in tiers and long <= period
+    )
+
+
+def condition_window(condition: PolicyCondition, period: timedelta) -> AlertWindow:
+    """An AlertPolicy condition as a single-window alert (its short window is its lookback window)."""
+    return AlertWindow(
+        name=f"{condition.policy}/{condition.name}",
+        severity=condition.severity,
+        budget_share=condition.threshold * (condition.lookback / period),
+        long=condition.lookback,
+        short=condition.lookback,
+        factor=condition.threshold,
+        policy=condition.policy,
+        op=condition.op,
+        alert_after=condition.alert_after,
+        notify=condition.notify,
     )
 
 

@@ -17,7 +17,7 @@ Rules this module applies (docs and tests rely on them):
 from __future__ import annotations
 
 from calendar import monthrange
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -28,7 +28,16 @@ import numpy.typing as npt
 
 from seclo.errors import ConfigError
 from seclo.sli.interface import SliSeries
-from seclo.slo.alerting import ALL_TIERS, AlertState, Severity, alert_windows, evaluate_alerts
+from seclo.slo.alerting import (
+    ALL_TIERS,
+    AlertState,
+    AlertWindow,
+    PolicyCondition,
+    Severity,
+    alert_windows,
+    condition_window,
+    evaluate_alerts,
+)
 from seclo.slo.budget import Budgeting, BudgetUnit, ErrorBudget, error_budget, slice_weights, validate_target
 from seclo.slo.burn_rate import (
     BURN_RATE_WINDOWS,
@@ -242,6 +251,7 @@ def evaluate_objective(
     time_slice_target: float | None = None,
     min_events: float = 0,
     tiers: Collection[Severity] = ALL_TIERS,
+    conditions: Sequence[PolicyCondition] = (),
 ) -> SloStatus:
     """Evaluate one objective at `at` (see the module docstring for the rules).
 
@@ -254,7 +264,8 @@ def evaluate_objective(
         period: a rolling duration, or a Period for calendar windows.
         time_slice_target: the per-slice ratio a slice must reach to be good (Timeslices only).
         min_events: below this many events (items for snapshots) the state is "insufficient_data".
-        tiers: the alert severities enabled for this objective.
+        tiers: the Workbook alert tiers enabled for this objective.
+        conditions: OpenSLO AlertPolicy burn-rate conditions, evaluated after the Workbook's windows.
     """
     validate_target(target)
     spec = period if isinstance(period, Period) else Period(period)
@@ -292,10 +303,31 @@ def evaluate_objective(
         BurnRate(name, window, slices_in(window, step) * step, rate_over(window))
         for name, window in BURN_RATE_WINDOWS
     )
-    alerts = evaluate_alerts(
-        alert_windows(end - start, tiers), rate_over, enabled=state in ("met", "breached")
-    )
+    enabled = state in ("met", "breached")
+    alerts = evaluate_alerts(alert_windows(end - start, tiers), rate_over, enabled=enabled)
+
+    def condition_state(window: AlertWindow) -> AlertState:
+        # alertAfter: the condition must hold at every slice end of the last alert_after, now included.
+        held = slices_in(window.alert_after, step) if window.alert_after > timedelta(0) else 0
+        at_ends = ends[0] - np.arange(held, -1, -1, dtype=np.int64)
+        rates = trailing_burn_rates(cum_weight, cum_bad, at_ends, slices_in(window.long, step), target)
+        holds = _compare(rates, window.op, window.factor)
+        now = float(rates[-1])
+        return AlertState(window, now, now, enabled and bool(holds.all()))
+
+    alerts += tuple(condition_state(condition_window(c, end - start)) for c in conditions)
     return SloStatus(state, at, start, end, target, budgeting, attainment, events, budget, rates, alerts)
+
+
+def _compare(values: Floats, op: str, threshold: float) -> npt.NDArray[np.bool_]:
+    """values `op` threshold element-wise; NaN (no data) never holds."""
+    if op == "gt":
+        return values > threshold
+    if op == "gte":
+        return values >= threshold
+    if op == "lt":
+        return values < threshold
+    return values <= threshold
 
 
 def _period_starts(spec: Period, origin: datetime, times_us: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from seclo.errors import ConfigError
 from seclo.slo import openslo_models as m
+from seclo.slo.alerting import ALL_TIERS, Severity
 from seclo.slo.duration import parse_duration
 from seclo.slo.openslo import (
     AlertCondition,
@@ -35,6 +36,7 @@ from seclo.slo.openslo import (
     TimeWindow,
     UnsupportedIndicator,
 )
+from seclo.slo.policy import ErrorBudgetPolicy, PolicyStep
 from seclo.userfile import format_loc, node_path_line, read_user_text, validation_problem, yaml_error
 
 __all__ = ["load_slo_documents", "load_slo_files"]
@@ -178,8 +180,17 @@ class _Resolver:
             if isinstance(doc.model, m.SloDoc)
             for objective in self._objectives(doc, doc.model)
         )
+        budget_policies = tuple(
+            _budget_policy(doc.model)
+            for doc in self.by_kind["ErrorBudgetPolicy"].values()
+            if isinstance(doc.model, m.ErrorBudgetPolicyDoc)
+        )
         return SloCatalog(
-            objectives, tuple(self.indicators.values()), tuple(self.policies.values()), services
+            objectives,
+            tuple(self.indicators.values()),
+            tuple(self.policies.values()),
+            services,
+            budget_policies,
         )
 
     def _objectives(self, doc: _Doc, slo: m.SloDoc) -> list[Objective]:
@@ -190,6 +201,7 @@ class _Resolver:
             self._policy_item(doc, item, ("spec", "alertPolicies", i))
             for i, item in enumerate(spec.alert_policies or [])
         )
+        min_events, tiers = _annotations(doc, slo.metadata.annotations)
         out = []
         for i, obj in enumerate(spec.objectives):
             loc: Loc = ("spec", "objectives", i)
@@ -224,6 +236,8 @@ class _Resolver:
                     slo_display_name=slo.metadata.display_name,
                     description=spec.description,
                     source=doc.path,
+                    min_events=min_events,
+                    alert_tiers=tiers,
                 )
             )
         return out
@@ -372,6 +386,64 @@ def _sources(
             return "bad_total", base, [("bad", ratio.bad), ("total", ratio.total)]
     # SliSpec and RatioMetric already refuse every other combination.
     raise doc.error(loc, "expected thresholdMetric, or ratioMetric with good (or bad) and total, or raw")
+
+
+MIN_EVENTS = "seclo/min-events"
+ALERT_TIERS = "seclo/alert-tiers"
+
+
+def _annotations(doc: _Doc, annotations: dict[str, str]) -> tuple[float, frozenset[Severity]]:
+    """The SLO's seclo settings from its annotations: the minimum-events guard and the alert tiers."""
+    min_events = 0.0
+    text = annotations.get(MIN_EVENTS)
+    if text is not None:
+        try:
+            min_events = float(text)
+        except ValueError:
+            min_events = -1.0
+        if not min_events >= 0 or min_events == float("inf"):
+            raise doc.error(
+                ("metadata", "annotations", MIN_EVENTS),
+                f'expected a number of events, 0 or more, written as text such as "100" (got {text!r})',
+            )
+    tiers = ALL_TIERS
+    text = annotations.get(ALERT_TIERS)
+    if text is not None:
+        words = {word.strip() for word in text.split(",") if word.strip()}
+        if words == {"none"}:
+            tiers = frozenset()
+        elif words and words <= ALL_TIERS:
+            tiers = frozenset(w for w in ALL_TIERS if w in words)
+        else:
+            raise doc.error(
+                ("metadata", "annotations", ALERT_TIERS),
+                f'expected "page,ticket", "page", "ticket" or "none" (got {text!r})',
+            )
+    return min_events, tiers
+
+
+def _budget_policy(doc: m.ErrorBudgetPolicyDoc) -> ErrorBudgetPolicy:
+    spec = doc.spec
+    steps = tuple(
+        PolicyStep(
+            name=step.name,
+            action=step.action,
+            budget_remaining_below=step.when.budget_remaining_below,
+            budget_exhausted=step.when.budget_exhausted,
+            burn_rate_above=None if step.when.burn_rate_above is None else step.when.burn_rate_above.rate,
+            burn_rate_window="1h" if step.when.burn_rate_above is None else step.when.burn_rate_above.window,
+            alert_firing=step.when.alert_firing,
+        )
+        for step in spec.steps
+    )
+    return ErrorBudgetPolicy(
+        name=doc.metadata.name,
+        steps=steps,
+        slos=tuple(spec.applies_to.slos),
+        services=tuple(spec.applies_to.services),
+        display_name=doc.metadata.display_name,
+        description=spec.description,
+    )
 
 
 def _condition(name: str, spec: m.AlertConditionSpec) -> AlertCondition:

@@ -10,6 +10,13 @@ Conventions for seclo's own metric sources:
   `raw: {metricSource: {type: seclo, spec: {indicator: login_success, params: {...}}}}`.
 - `type: sql` is a query over the store. In a ratioMetric, `good` (or `bad`) and `total` each hold a query
   `{query: "..."}`; in a thresholdMetric the one query gives the value compared with the objective's `op`/`value`.
+
+seclo settings of an SLO go in its `metadata.annotations` (strings, so the file stays valid OpenSLO):
+
+- `seclo/min-events`: the minimum-events guard; with fewer events (inventory SLIs: items in the latest
+  snapshot) in the period the state is insufficient_data, which never alerts. Default 0.
+- `seclo/alert-tiers`: which multi-window burn-rate alert tiers apply: `page,ticket` (default), `page`,
+  `ticket` or `none`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from seclo.slo.alerting import ALL_TIERS, Severity
 from seclo.slo.duration import Duration
+from seclo.slo.policy import ErrorBudgetPolicy
 
 __all__ = [
     "AlertCondition",
@@ -140,6 +149,8 @@ class Objective:
         time_slice_target: the good fraction that makes a slice good (Timeslices only).
         time_slice_window: the slice length (Timeslices and RatioTimeslices).
         source: the file the SLO came from, for messages.
+        min_events: the minimum-events guard (annotation seclo/min-events).
+        alert_tiers: the burn-rate alert tiers in force (annotation seclo/alert-tiers).
     """
 
     slo_name: str
@@ -157,6 +168,8 @@ class Objective:
     slo_display_name: str | None = None
     description: str | None = None
     source: Path | None = None
+    min_events: float = 0
+    alert_tiers: frozenset[Severity] = ALL_TIERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +189,4 @@ class SloCatalog:
     indicators: tuple[IndicatorSpec, ...] = ()
     alert_policies: tuple[AlertPolicy, ...] = ()
     services: tuple[Service, ...] = ()
+    budget_policies: tuple[ErrorBudgetPolicy, ...] = ()

@@ -23,6 +23,7 @@ __all__ = [
     "AlertPolicyItem",
     "AlertPolicySpec",
     "DataSourceDoc",
+    "ErrorBudgetPolicyDoc",
     "InlineIndicator",
     "MetricHolder",
     "MetricSource",
@@ -411,6 +412,75 @@ class DataSourceDoc(_Document):
     spec: DataSourceSpec
 
 
+class BurnRateAbove(_Strict):
+    """when.burnRateAbove: the burn rate over one of the standard windows exceeds `rate`."""
+
+    window: Literal["5m", "30m", "1h", "2h", "6h", "1d", "3d"] = "1h"
+    rate: float = Field(gt=0)
+
+
+class StepCondition(_Strict):
+    """A policy step's `when`: every condition given must hold."""
+
+    budget_remaining_below: float | None = Field(None, alias="budgetRemainingBelow", gt=0, le=1)
+    budget_exhausted: bool = Field(False, alias="budgetExhausted")
+    burn_rate_above: BurnRateAbove | None = Field(None, alias="burnRateAbove")
+    alert_firing: Literal["page", "ticket", "any"] | None = Field(None, alias="alertFiring")
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> StepCondition:
+        if (
+            self.budget_remaining_below is None
+            and not self.budget_exhausted
+            and self.burn_rate_above is None
+            and self.alert_firing is None
+        ):
+            raise ValueError(
+                "expected at least one of budgetRemainingBelow, budgetExhausted: true, burnRateAbove, alertFiring"
+            )
+        return self
+
+
+class PolicyStepModel(_Strict):
+    """One step of an error budget policy."""
+
+    name: Name
+    action: Annotated[str, Field(min_length=1, max_length=1050)]
+    when: StepCondition
+
+
+class AppliesTo(_Strict):
+    """Which SLOs a policy covers: globs on SLO names and on services (none given: every SLO)."""
+
+    slos: list[str] = []
+    services: list[str] = []
+
+
+class ErrorBudgetPolicySpec(_Strict):
+    """The spec of a seclo ErrorBudgetPolicy."""
+
+    description: Description | None = None
+    applies_to: AppliesTo = Field(AppliesTo(), alias="appliesTo")
+    steps: list[PolicyStepModel] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_steps(self) -> ErrorBudgetPolicySpec:
+        names = [step.name for step in self.steps]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"expected unique step names (repeated: {', '.join(repeated)})")
+        return self
+
+
+class ErrorBudgetPolicyDoc(_Strict):
+    """kind: ErrorBudgetPolicy (apiVersion seclo/v1): seclo's own document, kept beside the OpenSLO files."""
+
+    api_version: Literal["seclo/v1"] = Field(alias="apiVersion")
+    kind: Literal["ErrorBudgetPolicy"]
+    metadata: Metadata
+    spec: ErrorBudgetPolicySpec
+
+
 AnyDocument = (
     SloDoc
     | SliDoc
@@ -419,6 +489,7 @@ AnyDocument = (
     | AlertConditionDoc
     | AlertNotificationTargetDoc
     | DataSourceDoc
+    | ErrorBudgetPolicyDoc
 )
 
 # The model for each kind; the loader picks one by `kind` so that error paths carry no union tags.
@@ -430,6 +501,7 @@ DOCUMENT_MODELS: dict[str, type[AnyDocument]] = {
     "AlertCondition": AlertConditionDoc,
     "AlertNotificationTarget": AlertNotificationTargetDoc,
     "DataSource": DataSourceDoc,
+    "ErrorBudgetPolicy": ErrorBudgetPolicyDoc,
 }
 
 

@@ -20,7 +20,14 @@ def _slo(
     target: float,
     window: str = "28d",
     params: str = "{}",
+    min_events: int = 0,
 ) -> str:
+    guard = (
+        "\n  annotations:\n"
+        '    # Fewer events than this in the window: "insufficient_data", which never alerts.\n'
+        f'    seclo/min-events: "{min_events}"'
+    )
+    annotations = guard if min_events else ""
     return f"""\
 # {title}. Written by `seclo init`; an OpenSLO v1 file (https://openslo.com), edit freely.
 # The catalog SLI `{indicator}` yields good and total per timeslice; see docs/sli-catalog.md for its params.
@@ -28,7 +35,7 @@ apiVersion: openslo/v1
 kind: SLO
 metadata:
   name: {name}
-  displayName: {title}
+  displayName: {title}{annotations}
 spec:
   description: {description}
   service: security
@@ -64,6 +71,9 @@ kind: SLO
 metadata:
   name: login-success
   displayName: Login success
+  annotations:
+    # Below 1,000 logins in the window the figure says little: "insufficient_data", which never alerts.
+    seclo/min-events: "1000"
 spec:
   description: Logins succeed; a surge of failures signals credential stuffing or a broken identity provider.
   service: identity
@@ -88,6 +98,34 @@ spec:
       target: 0.95
       timeSliceTarget: 0.9
       timeSliceWindow: 5m
+"""
+
+_POLICY = """\
+# Error budget policy. Written by `seclo init`; a seclo document (not OpenSLO) read with the SLO files.
+# Steps run mildest first; an SLO's current step is the last one reached. Edit the actions to match what
+# your team agreed; playbooks can act on the step names. See docs/slo-status.md.
+apiVersion: seclo/v1
+kind: ErrorBudgetPolicy
+metadata:
+  name: default
+  displayName: Default error budget policy
+spec:
+  description: What the team does as an objective's error budget runs down.
+  appliesTo:
+    slos: ["*"]
+  steps:
+    - name: notify
+      when:
+        budgetRemainingBelow: 0.5
+      action: Tell the owning team; review what changed recently and whether the trend continues.
+    - name: prioritise
+      when:
+        budgetRemainingBelow: 0.25
+      action: Put the fix ahead of feature work in the next planning; name an owner.
+    - name: freeze
+      when:
+        budgetExhausted: true
+      action: Freeze risky changes to the affected systems until the budget recovers; write a postmortem.
 """
 
 # File name -> contents. The names are stable so that `seclo init` never writes the same SecLO twice.
@@ -123,6 +161,7 @@ STARTER_SLOS: dict[str, str] = {
         0.9,
         "90d",
         "{target: 1h, kind: security}",
+        min_events=5,
     ),
     "unexpected-public-ports.yaml": _slo(
         "unexpected-public-ports",
@@ -131,6 +170,7 @@ STARTER_SLOS: dict[str, str] = {
         "unexpected_public_ports",
         0.99,
     ),
+    "error-budget-policy.yaml": _POLICY,
 }
 
 

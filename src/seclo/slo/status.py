@@ -12,6 +12,7 @@ The JSON document `status_document` builds is described in docs/slo-status.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from typing import Any, Literal
 from seclo.errors import ConfigError
 from seclo.sli.catalog import get_indicator, indicator_params
 from seclo.sli.interface import Indicator, IndicatorParams, SliSeries, Window
+from seclo.slo.alerting import PolicyCondition
 from seclo.slo.budget import Budgeting
 from seclo.slo.burn_rate import BURN_RATE_WINDOWS
 from seclo.slo.evaluation import (
@@ -39,7 +41,7 @@ from seclo.slo.openslo import (
     TimeWindow,
     UnsupportedIndicator,
 )
-from seclo.slo.policy import PolicyEvaluation
+from seclo.slo.policy import ErrorBudgetPolicy, PolicyEvaluation, evaluate_policy, policy_for
 from seclo.store import Store
 from seclo.workspace import Workspace
 
@@ -172,6 +174,24 @@ def _resolve(objective: Objective, workspace: Workspace) -> tuple[Indicator, Ind
     raise TypeError(f"unknown indicator spec {type(spec).__name__}")  # pragma: no cover
 
 
+def _conditions(objective: Objective) -> tuple[PolicyCondition, ...]:
+    """The burn-rate conditions of the objective's OpenSLO alert policies."""
+    return tuple(
+        PolicyCondition(
+            policy=policy.name,
+            name=condition.name,
+            severity=condition.severity,
+            threshold=condition.threshold,
+            lookback=condition.lookback_window,
+            op=condition.op or "gt",
+            alert_after=condition.alert_after,
+            notify=policy.notification_targets,
+        )
+        for policy in objective.alert_policies
+        for condition in policy.conditions
+    )
+
+
 def _indicator_name(objective: Objective) -> str:
     spec = objective.indicator
     if isinstance(spec, SecloIndicator):
@@ -192,11 +212,13 @@ def evaluate_objective_in_store(
     workspace: Workspace,
     at: datetime,
     cache: SeriesCache | None = None,
+    policies: Sequence[ErrorBudgetPolicy] = (),
 ) -> SloResult:
     """Evaluate one objective at `at` (naive UTC) with one aggregate query over the store.
 
     Objectives over the same SLI, parameters and window share one query through `cache` (two budgeting
-    methods for login success scan the events once).
+    methods for login success scan the events once). The first of `policies` that applies to the SLO is
+    evaluated into the result's `policy`.
 
     The window's step is the timeSliceWindow when the objective has one, else DEFAULT_STEP. It starts, aligned
     to the step, the longest burn-rate window (3d) before the period, and SNAPSHOT_LOOKBACK earlier still for
@@ -241,14 +263,19 @@ def evaluate_objective_in_store(
             at=at,
             period=period,
             time_slice_target=objective.time_slice_target,
+            min_events=objective.min_events,
+            tiers=objective.alert_tiers,
+            conditions=_conditions(objective),
         )
     except ConfigError as exc:
         raise ConfigError(
             f"{where}SLO {objective.slo_name!r}: {exc}", tip=exc.tip or "See docs/sli-catalog.md."
         ) from None
+    policy = policy_for(policies, objective.slo_name, objective.service)
     return replace(
         base,
         status=status,
+        policy=None if policy is None else evaluate_policy(policy, status),
         series=series,
         period=period,
         time_slice_target=objective.time_slice_target,
@@ -271,7 +298,10 @@ def evaluate_workspace(
     moment = datetime.now(UTC).replace(tzinfo=None) if at is None else _naive_utc(at)
     catalog = load_slo_documents(workspace.root / "slos")
     cache: SeriesCache = {}
-    return tuple(evaluate_objective_in_store(o, store, workspace, moment, cache) for o in catalog.objectives)
+    policies = catalog.budget_policies
+    return tuple(
+        evaluate_objective_in_store(o, store, workspace, moment, cache, policies) for o in catalog.objectives
+    )
 
 
 def _number(value: float) -> float | None:
@@ -309,6 +339,7 @@ def _entry(result: SloResult) -> dict[str, Any]:
         "budget": None,
         "burn_rates": {},
         "alerts": [],
+        "policy": None,
         "error": result.error,
     }
     if status is None:
@@ -336,10 +367,26 @@ def _entry(result: SloResult) -> dict[str, Any]:
                 "long_rate": _number(alert.long_rate),
                 "short_rate": _number(alert.short_rate),
                 "firing": alert.firing,
+                "policy": alert.window.policy,
             }
             for alert in status.alerts
         ],
     }
+    if result.policy is not None:
+        current = result.policy.current
+        entry["policy"] = {
+            "name": result.policy.policy.name,
+            "current_step": None if current is None else current.name,
+            "steps": [
+                {
+                    "name": state.step.name,
+                    "condition": state.step.condition,
+                    "action": state.step.action,
+                    "reached": state.reached,
+                }
+                for state in result.policy.steps
+            ],
+        }
     return entry
 
 
