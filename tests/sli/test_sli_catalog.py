@@ -51,8 +51,7 @@ def test_every_indicator_has_sane_data_on_a_generated_organisation(store: Store,
     window = Window(start, files.end + step, step)
     for name, cls in CATALOG.items():
         indicator = cls()
-        raw = {"query": "SELECT time, (outcome = 'success')::INT AS good, 1 AS total FROM auth_events"}
-        params = indicator_params(indicator, raw if name == "sql" else {})
+        params = indicator_params(indicator, cls.example)
         series = indicator.evaluate(store.conn, params, window)
         assert series.total.sum() > 0, name
         assert np.all(series.good >= 0), name

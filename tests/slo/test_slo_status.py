@@ -232,3 +232,63 @@ def test_objectives_over_the_same_sli_share_one_query(
     results = _evaluate(tmp_path, store)
     assert calls == ["login_success"]
     assert (results["strict"].state, results["loose"].state) == ("breached", "met")
+
+
+def _sql_slo(name: str, metric: str, objective: str = "target: 0.99") -> str:
+    return f"""\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: {name}}}
+spec:
+  service: identity
+  indicator:
+    metadata: {{name: {name}}}
+    spec:
+{metric}
+  timeWindow: [{{duration: 1d, isRolling: true}}]
+  budgetingMethod: Occurrences
+  objectives: [{{{objective}}}]
+"""
+
+
+def test_openslo_sql_sources_good_bad_total_and_threshold(tmp_path: Path, store: Store) -> None:
+    """sql good/total, bad/total and thresholdMetric sources all give the day's 96 good logins of 100."""
+    good = "{metricSource: {type: sql, spec: {query: \"SELECT time FROM auth_events WHERE outcome = 'success'\"}}}"
+    bad = "{metricSource: {type: sql, spec: {query: \"SELECT time FROM auth_events WHERE outcome = 'failure'\"}}}"
+    total = '{metricSource: {type: sql, spec: {query: "SELECT time FROM auth_events"}}}'
+    threshold = (
+        '{metricSource: {type: sql, spec: {query: "SELECT time, '
+        "CASE outcome WHEN 'success' THEN 1 ELSE 0 END AS value FROM auth_events\"}}}"
+    )
+    write_slos(
+        tmp_path,
+        {
+            "good.yaml": _sql_slo("by-good", f"      ratioMetric: {{good: {good}, total: {total}}}"),
+            "bad.yaml": _sql_slo("by-bad", f"      ratioMetric: {{bad: {bad}, total: {total}}}"),
+            "threshold.yaml": _sql_slo(
+                "by-threshold", f"      thresholdMetric: {threshold}", "target: 0.99, op: gte, value: 1"
+            ),
+        },
+    )
+    add_day_of_logins(store)
+    results = _evaluate(tmp_path, store)
+    assert {name: r.indicator for name, r in results.items()} == {
+        "by-good": "sql_ratio",
+        "by-bad": "sql_ratio",
+        "by-threshold": "sql_threshold",
+    }
+    for result in results.values():
+        assert result.status is not None, result.error
+        assert result.state == "breached"
+        assert result.status.attainment == pytest.approx(0.96)
+        assert result.status.events == 100
+
+
+def test_openslo_sql_threshold_without_op_is_a_config_error(tmp_path: Path, store: Store) -> None:
+    """A thresholdMetric objective without op and value cannot be judged: the error names the file."""
+    metric = '      thresholdMetric: {metricSource: {type: sql, spec: {query: "SELECT time, 1 AS value FROM auth_events"}}}'
+    write_slos(tmp_path, {"t.yaml": _sql_slo("t", metric)})
+    with pytest.raises(
+        ConfigError, match=r"t\.yaml: SLO 't': a thresholdMetric objective needs op and value"
+    ):
+        _evaluate(tmp_path, store)

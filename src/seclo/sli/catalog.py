@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from seclo.errors import ConfigError
 from seclo.sli.accounts import MfaCoverage, OrphanedAccounts
-from seclo.sli.custom import CustomSql
+from seclo.sli.custom import CustomSql, SqlRatio, SqlThreshold
 from seclo.sli.exposure import UnexpectedPublicPorts
 from seclo.sli.incidents import TimeToAcknowledge, TimeToDetect, TimeToResolve
 from seclo.sli.interface import Indicator, IndicatorParams
@@ -33,6 +33,8 @@ CATALOG: dict[str, type[Indicator]] = {
         TimeToAcknowledge,
         TimeToResolve,
         CustomSql,
+        SqlRatio,
+        SqlThreshold,
     )
 }
 

@@ -14,14 +14,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from seclo.sli.catalog import CATALOG
+from seclo.sli.custom import CustomSql, SqlRatio, SqlThreshold
 from seclo.sli.interface import Indicator, IndicatorParams
 from seclo.store.schema import TABLES
 
 __all__ = ["render_sli_catalog"]
 
-EXAMPLE_QUERY = (
-    "SELECT time, (outcome = 'success')::INT AS good, 1 AS total FROM auth_events WHERE service = 'vpn'"
-)
+USER_SQL = (CustomSql, SqlRatio, SqlThreshold)
 
 _INTRO = """\
 # seclo SLI catalog
@@ -41,7 +40,8 @@ Findings marked `false_positive` or `accepted` are never counted. A finding is o
 `opened_at <= T < closed_at` (or it has no `closed_at`).
 
 In an OpenSLO file an indicator is named by its catalog name with its parameters; unknown parameters are
-errors. Users add their own SLIs with the `sql` indicator.
+errors. Users add their own SLIs as SQL with the `sql`, `sql_ratio` and `sql_threshold` indicators, which
+an OpenSLO `sql` metric source also maps to (docs/slo-status.md).
 """
 
 
@@ -62,13 +62,11 @@ def _default(field: FieldInfo) -> str:
 
 
 def _example_params(indicator: Indicator) -> IndicatorParams:
-    if indicator.name == "sql":
-        return indicator.params.model_validate({"query": EXAMPLE_QUERY})
-    return indicator.params()
+    return indicator.params.model_validate(type(indicator).example)
 
 
 def _tables(indicator: Indicator, sql: str) -> str:
-    if indicator.name == "sql":
+    if isinstance(indicator, USER_SQL):
         return "any (the user's query)"
     used = [t.name for t in TABLES if re.search(rf"\b(FROM|JOIN)\s+{t.name}\b", sql)]
     return ", ".join(f"`{name}`" for name in used) or "any (the user's query)"
@@ -86,8 +84,9 @@ def _section(indicator: Indicator) -> str:
     for name, field in indicator.params.model_fields.items():
         type_name = _type_name(field).replace("|", "\\|")
         lines.append(f"| {name} | {type_name} | {_default(field)} | {field.description or ''} |")
-    if indicator.name == "sql":
-        lines += ["", f"SQL, for the example query `{EXAMPLE_QUERY}`:"]
+    if type(indicator).example:
+        shown = ", ".join(f"{key}: `{value}`" for key, value in type(indicator).example.items())
+        lines += ["", f"SQL, for the example parameters {shown}:"]
     else:
         lines += ["", "SQL, with the default parameters:"]
     lines += ["", "```sql", sql, "```", ""]

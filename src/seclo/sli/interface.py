@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import duckdb
 import numpy as np
@@ -72,12 +72,14 @@ class Indicator(ABC):
         summary: one line for docs/sli-catalog.md.
         kind: whether counts are events or inventory snapshots.
         params: the pydantic model of its parameters.
+        example: parameters for the documentation's example SQL (the defaults when empty).
     """
 
     name: ClassVar[str]
     summary: ClassVar[str]
     kind: ClassVar[SliKind]
     params: ClassVar[type[IndicatorParams]] = IndicatorParams
+    example: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
     def sql(self, params: IndicatorParams) -> str:

@@ -159,14 +159,7 @@ def _resolve(objective: Objective, workspace: Workspace) -> tuple[Indicator, Ind
             raw["sla_days"] = workspace.settings.sla_days.model_dump()
         return indicator, indicator_params(indicator, raw)
     if isinstance(spec, SqlIndicator):
-        same = spec.total_query is None or spec.total_query.strip() == spec.query.strip()
-        if spec.shape != "good_total" or not same:
-            return (
-                "a sql source is evaluated as one query returning time (or slice_start), good and total; "
-                "write that query as both good and total of a ratioMetric"
-            )
-        indicator = get_indicator("sql")
-        return indicator, indicator_params(indicator, {"query": spec.query})
+        return _sql_indicator(spec, objective)
     if isinstance(spec, PrometheusIndicator):
         return "a Prometheus metric source is not evaluated from the store"
     if isinstance(spec, UnsupportedIndicator):
@@ -192,12 +185,36 @@ def _conditions(objective: Objective) -> tuple[PolicyCondition, ...]:
     )
 
 
+def _sql_indicator(spec: SqlIndicator, objective: Objective) -> tuple[Indicator, IndicatorParams]:
+    """A sql metric source as a catalog SLI: `sql` when good and total are one query returning both,
+    `sql_ratio` for separate good (or bad) and total queries, `sql_threshold` for a thresholdMetric."""
+    raw: dict[str, Any]
+    if spec.shape == "threshold":
+        if objective.op is None or objective.value is None:
+            raise ConfigError(
+                "a thresholdMetric objective needs op and value (the threshold a good event meets)"
+            )
+        name, raw = "sql_threshold", {"query": spec.query, "op": objective.op, "value": objective.value}
+    elif spec.shape == "good_total" and (
+        spec.total_query is None or spec.total_query.strip() == spec.query.strip()
+    ):
+        name, raw = "sql", {"query": spec.query}
+    else:
+        role = "good" if spec.shape == "good_total" else "bad"
+        name, raw = "sql_ratio", {role: spec.query, "total": spec.total_query}
+    indicator = get_indicator(name)
+    return indicator, indicator_params(indicator, raw)
+
+
 def _indicator_name(objective: Objective) -> str:
     spec = objective.indicator
     if isinstance(spec, SecloIndicator):
         return spec.indicator
     if isinstance(spec, SqlIndicator):
-        return "sql"
+        if spec.shape == "threshold":
+            return "sql_threshold"
+        same = spec.total_query is None or spec.total_query.strip() == spec.query.strip()
+        return "sql" if spec.shape == "good_total" and same else "sql_ratio"
     if isinstance(spec, PrometheusIndicator):
         return "prometheus"
     return spec.source_type or "unknown"
