@@ -1,0 +1,77 @@
+"""The names and labels seclo's /metrics exporter writes and its generated Prometheus rules read.
+
+Both sides import these constants, so a rule can never refer to a series the exporter does not write.
+
+Labels of every per-objective series: `slo` (the SLO's metadata.name), `service` (spec.service) and
+`objective` (the objective's index in spec.objectives, "0" for the first).
+
+Series seclo serve exports for each objective whose SLI it evaluates from the store:
+
+- events SLIs (logins, incidents, patch latency): the counters GOOD_EVENTS and EVENTS, the SLI's good and
+  total events over the whole store up to the refresh (monotonic as data is imported). Rules take their
+  `increase` over a window.
+- snapshot SLIs (accounts, ports, open findings): the gauges GOOD_ITEMS and ITEMS, the latest snapshot's
+  good and total items. Rules take `avg_over_time` over a window (item-time weighting, as the engine's
+  Occurrences over snapshots).
+- seclo's own evaluation: OBJECTIVE, PERIOD, ATTAINMENT, BUDGET_REMAINING, BURN_RATE (label `window`:
+  5m ... 3d), ALERT_FIRING (labels `alert`, `severity`), STATE (label `state`, 1 for the current one).
+
+Recording rules `seclo slo rules` writes, per objective (same labels):
+
+- ERROR_RATIO_RULE.format(window="5m") ... for every burn-rate window and for the period ("28d"): the
+  error ratio (1 - good/total) over that window.
+- OBJECTIVE_RULE, ERROR_BUDGET_RULE (1 - objective), PERIOD_RULE (seconds) and BUDGET_REMAINING_RULE
+  (1 - error ratio over the period / error budget).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ALERT_ABSENT",
+    "ALERT_FIRING",
+    "ALERT_PAGE",
+    "ALERT_TICKET",
+    "ATTAINMENT",
+    "BUDGET_REMAINING",
+    "BUDGET_REMAINING_RULE",
+    "BURN_RATE",
+    "ERROR_BUDGET_RULE",
+    "ERROR_RATIO_RULE",
+    "EVENTS",
+    "GOOD_EVENTS",
+    "GOOD_ITEMS",
+    "ITEMS",
+    "LABELS",
+    "OBJECTIVE",
+    "OBJECTIVE_RULE",
+    "PERIOD",
+    "PERIOD_RULE",
+    "STATE",
+]
+
+LABELS: Final = ("slo", "service", "objective")
+
+# Exported by `seclo serve` (names as exposed, counters with their _total suffix).
+GOOD_EVENTS: Final = "seclo_sli_good_events_total"
+EVENTS: Final = "seclo_sli_events_total"
+GOOD_ITEMS: Final = "seclo_sli_good_items"
+ITEMS: Final = "seclo_sli_items"
+OBJECTIVE: Final = "seclo_slo_objective_ratio"
+PERIOD: Final = "seclo_slo_period_seconds"
+ATTAINMENT: Final = "seclo_slo_attainment_ratio"
+BUDGET_REMAINING: Final = "seclo_slo_error_budget_remaining_ratio"
+BURN_RATE: Final = "seclo_slo_burn_rate"
+ALERT_FIRING: Final = "seclo_slo_alert_firing"
+STATE: Final = "seclo_slo_state"
+
+# Written by `seclo slo rules` (level:metric:operations, as Prometheus' naming advice has it).
+ERROR_RATIO_RULE: Final = "slo:error_ratio:rate{window}"
+OBJECTIVE_RULE: Final = "slo:objective:ratio"
+ERROR_BUDGET_RULE: Final = "slo:error_budget:ratio"
+PERIOD_RULE: Final = "slo:period:seconds"
+BUDGET_REMAINING_RULE: Final = "slo:error_budget_remaining:ratio"
+ALERT_PAGE: Final = "SecloSLOBurnRatePage"
+ALERT_TICKET: Final = "SecloSLOBurnRateTicket"
+ALERT_ABSENT: Final = "SecloSLODataAbsent"
