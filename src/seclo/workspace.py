@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seclo.atomic import write_text_atomic
 from seclo.errors import ConfigError
+from seclo.risk.starter import write_starter_scenarios
 from seclo.slo.starter import write_starter_slos
 from seclo.userfile import load_model
 
@@ -136,4 +137,5 @@ def init_workspace(root: Path) -> list[Path]:
             folder.mkdir()
             created.append(folder)
     created += write_starter_slos(root / "slos")
+    created += write_starter_scenarios(root / "risk")
     return created
