@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import PercentFormatter
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -88,9 +88,10 @@ def new_chart(width: float = 10.0, height: float = 3.2) -> Chart:
     return Chart(figure, axes)
 
 
-def percent_axis(axes: Axes, digits: int = 0) -> None:
-    """Label the y axis's ticks as percentages of fractions (0.95 -> 95%)."""
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value * 100:.{digits}f}%"))
+def percent_axis(axes: Axes) -> None:
+    """Label the y axis's ticks as percentages of fractions (0.95 -> 95%), with as many decimals as the
+    ticks need (97.5% is never rounded to 98%)."""
+    axes.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=None))
 
 
 def time_axis(axes: Axes, start: datetime, end: datetime, label: str = "time (UTC)") -> None:

@@ -225,7 +225,7 @@ def sli_chart(result: SloResult, chart_id: str) -> str | None:
     low = min(float(data.min()), reference)
     pad = max((1.0 - low) * 0.1, 0.002)
     axes.set_ylim(max(low - pad, 0.0), 1.0 + pad)
-    percent_axis(axes, 0 if 1.0 - low > 0.05 else 1)
+    percent_axis(axes)
     axes.set_ylabel(f"good share per {per}")
     time_axis(axes, start, at)
     legend_above(axes)
