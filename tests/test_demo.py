@@ -21,6 +21,11 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
     names = {h.name for h in result.summary.headlines}
     assert {"login success rate", "accounts without MFA", "open findings"} <= names
     assert (tmp_path / "demo" / "seclo.yaml").is_file()
+    # The HTML report sits in the workspace, with a section for each starter SecLO.
+    assert result.report == tmp_path / "demo" / "report.html"
+    page = result.report.read_text(encoding="utf-8")
+    for slo in result.slos:
+        assert f"<code>{slo.name}</code>" in page
 
 
 def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:

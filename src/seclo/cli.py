@@ -323,6 +323,49 @@ def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) ->
         raise click.exceptions.Exit(1)
 
 
+@cli.command("report")
+@click.option(
+    "--html",
+    "html_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this HTML file (replaced if it exists).",
+)
+@click.option(
+    "--at", "at_text", metavar="ISO8601", help="Evaluate at this time [default: now]; later data is ignored."
+)
+@workspace_option
+def report_command(html_path: Path, at_text: str | None, workspace: Path | None) -> None:
+    """Write a report of every SLO in slos/ as one self-contained HTML file, for people who do not read
+    terminals: a summary, then per objective its state, attainment, error budget, burn rates, alerts, error
+    budget policy, and charts of the budget and the SLI over the period.
+
+    The file loads nothing from the network (no scripts, fonts or remote images), so it can be mailed or
+    archived as it is. It is described in docs/report.md.
+
+    \b
+    Exit codes:
+      0  the report was written (whatever the objectives' states)
+      2  bad input: an invalid SLO file, no store, a bad --at
+
+    Example: seclo report --html slo-report.html --at 2024-03-01T12:00:00Z
+    """
+    from seclo.report import write_slo_report  # noqa: PLC0415
+    from seclo.slo.status import evaluate_workspace  # noqa: PLC0415
+    from seclo.store import open_store  # noqa: PLC0415
+
+    ws = _open_workspace(workspace)
+    at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
+    with open_store(ws.store_path, read_only=True) as store:
+        results = evaluate_workspace(ws, store, at=at)
+    write_slo_report(html_path, results, at=at, workspace=ws.root)
+    states = [r.state for r in results]
+    click.echo(
+        f"wrote {html_path}: {len(results)} objectives, {states.count('met')} met, "
+        f"{states.count('breached')} breached"
+    )
+
+
 def _minute(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
@@ -364,6 +407,8 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
         [(h.name, h.value, h.detail) for h in result.summary.headlines],
     )
     _render_slos(result.slos)
+    if result.report is not None:
+        click.echo(f"report: {result.report}")
     click.echo(f'explore: seclo query --workspace {result.workspace} "SELECT * FROM auth_events LIMIT 5"')
 
 

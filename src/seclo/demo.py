@@ -1,4 +1,5 @@
-"""`seclo demo`: generate an organisation, import it, summarise it and evaluate its SecLOs, as library calls.
+"""`seclo demo`: generate an organisation, import it, summarise it, evaluate its SecLOs and write the HTML
+report (report.html in the workspace), as library calls.
 
 Later capabilities (objectives, experiments, analytics, risk) add their steps here.
 """
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
+from seclo.report import write_slo_report
 from seclo.reporting import NullReporter, Reporter
 from seclo.slo.status import SloResult, evaluate_workspace
 from seclo.store.connection import open_store
@@ -29,6 +31,7 @@ class DemoResult:
     imports: tuple[ImportResult, ...]
     summary: StoreSummary
     slos: tuple[SloResult, ...] = ()
+    report: Path | None = None
 
 
 def import_generated(
@@ -70,4 +73,5 @@ def run_demo(
         summary = summarise(store)
         # The starter SecLOs `init` wrote, judged at the end of the generated data ("now" for the demo).
         slos = evaluate_workspace(workspace, store, at=generated.end)
-    return DemoResult(root, tuple(results), summary, slos)
+    report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root)
+    return DemoResult(root, tuple(results), summary, slos, report)

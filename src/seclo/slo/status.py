@@ -87,6 +87,7 @@ class SloResult:
         series: the SLI's good/total per slice the status was computed from (None without a status).
         period: the objective's time window as the engine takes it (None without a status).
         time_slice_target: the per-slice target of a Timeslices objective.
+        description: the SLO's spec.description, for reports.
     """
 
     name: str
@@ -102,6 +103,7 @@ class SloResult:
     series: SliSeries | None = field(default=None, repr=False, compare=False)
     period: Period | None = None
     time_slice_target: float | None = None
+    description: str | None = None
 
     def history(self) -> BudgetHistory | None:
         """Budget remaining after each slice of the series up to the evaluation time (for charts)."""
@@ -254,6 +256,8 @@ def evaluate_objective_in_store(
         budgeting=objective.budgeting,
         window=_describe(objective.time_window),
         status=None,
+        time_slice_target=objective.time_slice_target,
+        description=objective.description,
     )
     try:
         resolved = _resolve(objective, workspace)
