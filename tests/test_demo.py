@@ -29,10 +29,11 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
 
 
 def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:
-    """`seclo generate --import` run again with the same seed finds everything already imported."""
+    """`seclo generate --import` run again with the same seed and end finds everything already imported."""
     ws = tmp_path / "ws"
     out = ws / "gen"
     argv = ["generate", "--days", "2", "--seed", "5", "--auth-events", "20000", "--out", str(out), "--import"]
+    argv += ["--end", "2024-03-02T00:00:00Z"]
     main([*argv, "-w", str(ws)])
     with open_store(Workspace.open(ws).store_path) as store:
         first = {

@@ -198,15 +198,25 @@ def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None)
     default=None,
     help="Folder for the Parquet files [default: WORKSPACE/data/generated].",
 )
+@click.option(
+    "--end", "end_text", metavar="ISO8601", help="Last moment of the history [default: now, to the minute]."
+)
 @click.option("--import", "do_import", is_flag=True, help="Also import the files into the store.")
 @workspace_option
 def generate_command(
-    days: int, seed: int, auth_events: int | None, out: Path | None, do_import: bool, workspace: Path | None
+    days: int,
+    seed: int,
+    auth_events: int | None,
+    out: Path | None,
+    end_text: str | None,
+    do_import: bool,
+    workspace: Path | None,
 ) -> None:
     """Write a realistic synthetic organisation as Parquet files, one per table.
 
     Users and accounts, assets and ports, auth events with a daily rhythm and brute-force bursts, findings,
-    incidents and deployments. Deterministic for a given --seed; scales to 100M auth events in bounded memory.
+    incidents and deployments. The same --seed and --end give the same files; scales to 100M auth events in
+    bounded memory.
 
     Example: seclo generate --days 30 --seed 1 --auth-events 10000000 --import
     """
@@ -216,7 +226,9 @@ def generate_command(
     ws = _open_workspace(workspace)
     folder = out or ws.root / "data" / "generated"
     reporter = RichReporter()
-    generate_organisation(folder, days=days, seed=seed, auth_events=auth_events, reporter=reporter)
+    generate_organisation(
+        folder, days=days, seed=seed, auth_events=auth_events, end=_parse_time(end_text), reporter=reporter
+    )
     for path in sorted(folder.glob("*.parquet")):
         click.echo(f"wrote {path}")
     if do_import:
