@@ -363,6 +363,7 @@ def report_command(html_path: Path, at_text: str | None, workspace: Path | None)
     Example: seclo report --html slo-report.html --at 2024-03-01T12:00:00Z
     """
     from seclo.report import write_slo_report  # noqa: PLC0415
+    from seclo.report.risk_report import workspace_risk_sections  # noqa: PLC0415
     from seclo.slo.status import evaluate_workspace  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 
@@ -370,7 +371,8 @@ def report_command(html_path: Path, at_text: str | None, workspace: Path | None)
     at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
     with open_store(ws.store_path, read_only=True) as store:
         results = evaluate_workspace(ws, store, at=at)
-    write_slo_report(html_path, results, at=at, workspace=ws.root)
+    risk = workspace_risk_sections(ws.root / "risk")
+    write_slo_report(html_path, results, at=at, workspace=ws.root, extra=risk)
     states = [r.state for r in results]
     click.echo(
         f"wrote {html_path}: {len(results)} objectives, {states.count('met')} met, "
@@ -490,9 +492,14 @@ def _render_risk(result: PortfolioResult) -> None:
                 click.echo(f"{s.scenario.name}/{v.name}: {v.check.warning}", err=True)
 
 
-def _emit_risk(result: PortfolioResult, fmt: str) -> None:
+def _emit_risk(result: PortfolioResult, fmt: str, html_path: Path | None = None, title: str = "Risk") -> None:
     from seclo.risk.portfolio import simulation_document  # noqa: PLC0415
 
+    if html_path is not None:
+        from seclo.report.risk_report import write_risk_report  # noqa: PLC0415
+
+        write_risk_report(html_path, result, title)
+        click.echo(f"wrote {html_path}", err=True)
     if fmt == "json":
         click.echo(json.dumps(simulation_document(result), indent=2, allow_nan=False))
     else:
@@ -506,6 +513,12 @@ _seed_option = click.option("--seed", type=int, default=1, show_default=True, he
 _risk_format = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+_risk_html = click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an HTML page with the tables, exceedance curves and histograms.",
+)
 
 
 @risk_group.command("simulate")
@@ -513,9 +526,10 @@ _risk_format = click.option(
 @_runs_option
 @_seed_option
 @_risk_format
+@_risk_html
 @workspace_option
 def risk_simulate_command(
-    paths: tuple[Path, ...], runs: int, seed: int, fmt: str, workspace: Path | None
+    paths: tuple[Path, ...], runs: int, seed: int, fmt: str, html_path: Path | None, workspace: Path | None
 ) -> None:
     """Simulate annual losses of the scenario files (default: the workspace's risk/ folder).
 
@@ -535,7 +549,7 @@ def risk_simulate_command(
             f"no risk scenario files in {', '.join(str(p) for p in sources)}",
             tip="See docs/risk-model.md, or try `seclo risk compare`.",
         )
-    _emit_risk(run_portfolio(scenarios, runs, seed, keep_losses=False), fmt)
+    _emit_risk(run_portfolio(scenarios, runs, seed, keep_losses=html_path is not None), fmt, html_path)
 
 
 @risk_group.command("compare")
@@ -551,15 +565,22 @@ def risk_simulate_command(
     help="What an hour of outage costs.",
 )
 @_risk_format
+@_risk_html
 def risk_compare_command(
-    runs: int, seed: int, breach_preset: str, outages_per_year: float, cost_per_hour: float, fmt: str
+    runs: int,
+    seed: int,
+    breach_preset: str,
+    outages_per_year: float,
+    cost_per_hour: float,
+    fmt: str,
+    html_path: Path | None,
 ) -> None:
     """Security incidents next to outages on one money scale: rare and large against frequent and smaller.
 
     The breach preset is Cyentia IRIS 2022's lognormal loss; outages last lognormal(0.1, 1.7) hours at
     --cost-per-hour each. See docs/risk-model.md for sources.
 
-    Example: seclo risk compare --outages-per-year 24 --cost-per-hour 50000
+    Example: seclo risk compare --outages-per-year 24 --cost-per-hour 50000 --html risk.html
     """
     from seclo.risk.portfolio import run_portfolio  # noqa: PLC0415
     from seclo.risk.scenario import preset_scenario  # noqa: PLC0415
@@ -584,7 +605,8 @@ def risk_compare_command(
                 for s in scenarios
             ],
         )
-    _emit_risk(run_portfolio(scenarios, runs, seed, keep_losses=False), fmt)
+    result = run_portfolio(scenarios, runs, seed, keep_losses=html_path is not None)
+    _emit_risk(result, fmt, html_path, "Security incidents and outages")
 
 
 @risk_group.command("calibrate")

@@ -13,6 +13,7 @@ from pathlib import Path
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.report import write_slo_report
+from seclo.report.risk_report import workspace_risk_sections
 from seclo.reporting import NullReporter, Reporter
 from seclo.slo.status import SloResult, evaluate_workspace
 from seclo.store.connection import open_store
@@ -73,5 +74,6 @@ def run_demo(
         summary = summarise(store)
         # The starter SecLOs `init` wrote, judged at the end of the generated data ("now" for the demo).
         slos = evaluate_workspace(workspace, store, at=generated.end)
-    report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root)
+    risk = workspace_risk_sections(root / "risk")
+    report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root, extra=risk)
     return DemoResult(root, tuple(results), summary, slos, report)

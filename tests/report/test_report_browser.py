@@ -48,6 +48,7 @@ class Visit:
     screenshot: bytes = b""
     page_size: dict[str, Any] = field(default_factory=dict)
     chart_boxes: list[FloatRect | None] = field(default_factory=list)
+    risk_charts: int = 0
     title: str = ""
     headings: list[str] = field(default_factory=list)
 
@@ -86,6 +87,8 @@ def _visit(report: Path, screenshot: Path) -> Visit:
             )
             charts = page.locator("figure.chart svg")
             visit.chart_boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+            risk = page.locator("section[id^=risk] figure.chart svg")
+            visit.risk_charts = risk.count()
             visit.title = page.title()
             visit.headings = page.locator("section h2").all_inner_texts()
         finally:
@@ -108,13 +111,16 @@ def test_report_renders_offline_with_visible_charts(tmp_path: Path) -> None:
     assert visit.title == "Security Level Objectives"
     assert any("breached" in heading for heading in visit.headings)
 
-    # Two charts for each objective with data, each laid out with a real size inside the page.
+    # Two charts for each objective with data, and the risk charts of the starter scenarios (exceedance
+    # curves, a histogram per category side by side, before/after for the treated breach), each laid out
+    # with a real size inside the page.
     with_data = [r for r in demo.slos if r.status is not None and r.status.state != "no_data"]
     boxes = [box for box in visit.chart_boxes if box is not None]
-    assert len(boxes) == len(visit.chart_boxes) == 2 * len(with_data) >= 2
+    assert visit.risk_charts == 4
+    assert len(boxes) == len(visit.chart_boxes) == 2 * len(with_data) + visit.risk_charts
     width, height = visit.page_size["width"], visit.page_size["height"]
     for box in boxes:
-        assert box["width"] > 300
+        assert box["width"] > 250
         assert box["height"] > 100
         assert box["x"] >= 0
         assert box["y"] >= 0

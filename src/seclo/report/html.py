@@ -51,6 +51,7 @@ tr.current td { background: #ffebe9; }
 .objective { font-size: 16px; }
 .note { background: var(--soft); border-left: 4px solid var(--nodata); padding: 10px 14px; }
 .figures { display: grid; grid-template-columns: 1fr; gap: 8px; }
+.pair { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 12px; }
 figure.chart { margin: 8px 0; }
 figure.chart svg { width: 100%; height: auto; display: block; }
 figcaption { color: #57606a; font-size: 13px; }

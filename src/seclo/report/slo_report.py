@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,17 +17,25 @@ __all__ = ["TITLE", "render_slo_report", "write_slo_report"]
 TITLE = "Security Level Objectives"
 
 
-def render_slo_report(results: tuple[SloResult, ...], *, at: datetime, workspace: Path | str) -> str:
+def render_slo_report(
+    results: tuple[SloResult, ...],
+    *,
+    at: datetime,
+    workspace: Path | str,
+    extra: Sequence[Section] = (),
+) -> str:
     """The report as one self-contained HTML document.
 
     Args:
         results: what seclo.slo.status.evaluate_workspace returned, in file order.
         at: the evaluation time the results were computed at (naive means UTC).
         workspace: the workspace folder, named in the report.
+        extra: sections after the SLOs' (risk, analytics).
     """
     moment = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     sections: list[Section] = [SummarySection(results, moment, str(workspace))]
     sections += [SloSection(index, result) for index, result in enumerate(results)]
+    sections += extra
     header = (
         f"<p>Evaluated at <strong>{esc(fmt_time(moment))}</strong> · workspace "
         f"<code>{esc(workspace)}</code></p>"
@@ -39,8 +48,13 @@ def render_slo_report(results: tuple[SloResult, ...], *, at: datetime, workspace
 
 
 def write_slo_report(
-    path: Path, results: tuple[SloResult, ...], *, at: datetime, workspace: Path | str
+    path: Path,
+    results: tuple[SloResult, ...],
+    *,
+    at: datetime,
+    workspace: Path | str,
+    extra: Sequence[Section] = (),
 ) -> Path:
     """Render the report and write it to `path` atomically; returns `path`."""
-    write_page(path, render_slo_report(results, at=at, workspace=workspace))
+    write_page(path, render_slo_report(results, at=at, workspace=workspace, extra=extra))
     return path
