@@ -71,16 +71,21 @@ def _seclo(runs: int, portfolio: str) -> dict[str, float]:
         )
         for s in _scenarios(portfolio)
     ]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = run_portfolio(scenarios, runs, 1, keep_losses=False)
     events = sum(s["rate"] for s in _scenarios(portfolio)) * runs
-    return {"seconds": time.perf_counter() - start, "mean": result.total.mean, "events": events}
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu,
+        "mean": result.total.mean,
+        "events": events,
+    }
 
 
 def _pyfair(runs: int, portfolio: str) -> dict[str, float]:
     from pyfair import FairMetaModel, FairModel  # noqa: PLC0415 - optional: the bench extra
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     models = []
     for s in _scenarios(portfolio):
         model = FairModel(name=s["name"], n_simulations=runs, random_seed=1)
@@ -93,18 +98,18 @@ def _pyfair(runs: int, portfolio: str) -> dict[str, float]:
     meta = FairMetaModel(name="portfolio", models=models)
     meta.calculate_all()
     total = meta.export_results()["Risk"].mean()
-    return {"seconds": time.perf_counter() - start, "mean": float(total)}
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "mean": float(total)}
 
 
 def _loop(runs: int, portfolio: str, count: int) -> dict[str, float]:
     rng = np.random.default_rng(1)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     total = 0.0
     for s in _scenarios(portfolio)[:count]:
         for _ in range(runs):
             n = rng.poisson(s["rate"])
             total += float(rng.lognormal(s["meanlog"], s["sdlog"], n).sum()) if n else 0.0
-    return {"seconds": time.perf_counter() - start, "mean": total / runs}
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "mean": total / runs}
 
 
 def _child(name: str, runs: int, portfolio: str, loop_count: int) -> None:
@@ -147,21 +152,30 @@ def main() -> None:
     mixed = _measure("seclo", args.runs, "mixed")
     loop_50 = loop["seconds"] * SCENARIOS / args.loop_scenarios
     print(f"register: {SCENARIOS} scenarios x {args.runs:,} runs ({seclo['events']:,.0f} simulated events)")
-    print(f"  seclo   {seclo['seconds']:7.3f} s  peak {seclo['peak_mb']:5.0f} MB   goal <= 0.3 s, <= 200 MB")
-    ratio = pyfair["seconds"] / seclo["seconds"]
     print(
-        f"  pyfair  {pyfair['seconds']:7.3f} s  peak {pyfair['peak_mb']:5.0f} MB   seclo {ratio:.1f}x faster (goal >= 7x)"
+        f"  seclo   {seclo['seconds']:7.3f} s wall {seclo['cpu']:7.3f} s cpu  peak {seclo['peak_mb']:5.0f} MB"
+        "   goal <= 0.3 s, <= 200 MB"
+    )
+    ratio, cpu_ratio = pyfair["seconds"] / seclo["seconds"], pyfair["cpu"] / seclo["cpu"]
+    print(
+        f"  pyfair  {pyfair['seconds']:7.3f} s wall {pyfair['cpu']:7.3f} s cpu  peak {pyfair['peak_mb']:5.0f} MB"
+        f"   seclo {ratio:.1f}x faster by wall, {cpu_ratio:.1f}x by cpu (goal >= 7x)"
     )
     print(
         f"  loop    {loop_50:7.3f} s  (measured {loop['seconds']:.2f} s on {args.loop_scenarios} scenarios,"
         f" scaled to {SCENARIOS})   seclo {loop_50 / seclo['seconds']:.0f}x faster"
     )
     print(f"register: {SCENARIOS} scenarios x {args.big_runs:,} runs ({big['events']:,.0f} simulated events)")
-    print(f"  seclo   {big['seconds']:7.3f} s  peak {big['peak_mb']:5.0f} MB   goal <= 5 s, bounded memory")
+    print(
+        f"  seclo   {big['seconds']:7.3f} s wall {big['cpu']:7.3f} s cpu  peak {big['peak_mb']:5.0f} MB"
+        "   goal <= 5 s, bounded memory"
+    )
     print(
         f"mixed (25 outage scenarios): {SCENARIOS} scenarios x {args.runs:,} runs ({mixed['events']:,.0f} events)"
     )
-    print(f"  seclo   {mixed['seconds']:7.3f} s  peak {mixed['peak_mb']:5.0f} MB")
+    print(
+        f"  seclo   {mixed['seconds']:7.3f} s wall {mixed['cpu']:7.3f} s cpu  peak {mixed['peak_mb']:5.0f} MB"
+    )
 
 
 if __name__ == "__main__":
