@@ -484,6 +484,15 @@ def _render_risk(result: PortfolioResult) -> None:
         ["scenario", "category", "mean", "median", "p95", "p99", "P(loss)", "avoided per year", "visible in"],
         rows,
     )
+    if result.tolerance is not None:
+        breach = result.tolerance_breach
+        verdict = (
+            f"within risk tolerance {result.tolerance.name!r}"
+            if breach is None
+            else f"ABOVE risk tolerance {result.tolerance.name!r}: P(annual loss > {_money(breach.loss)}) = "
+            f"{breach.probability:.2%}, tolerated {breach.tolerated:.2%}"
+        )
+        click.echo(f"portfolio: {verdict}")
     for s in result.scenarios:
         for warning in s.scenario.warnings:
             click.echo(f"{s.scenario.name}: warning: {warning}", err=True)
@@ -540,16 +549,18 @@ def risk_simulate_command(
     Example: seclo risk simulate risk/ --runs 200000 --format json
     """
     from seclo.risk.portfolio import run_portfolio  # noqa: PLC0415
-    from seclo.risk.scenario import load_scenarios  # noqa: PLC0415
+    from seclo.risk.scenario import load_scenarios, load_tolerance  # noqa: PLC0415
 
     sources = list(paths) or [_open_workspace(workspace).root / "risk"]
     scenarios = load_scenarios(sources)
+    tolerance = load_tolerance(sources)
     if not scenarios:
         raise SecloError(
             f"no risk scenario files in {', '.join(str(p) for p in sources)}",
             tip="See docs/risk-model.md, or try `seclo risk compare`.",
         )
-    _emit_risk(run_portfolio(scenarios, runs, seed, keep_losses=html_path is not None), fmt, html_path)
+    result = run_portfolio(scenarios, runs, seed, keep_losses=html_path is not None, tolerance=tolerance)
+    _emit_risk(result, fmt, html_path)
 
 
 @risk_group.command("compare")

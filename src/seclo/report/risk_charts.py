@@ -15,6 +15,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from seclo.report.charts import COLOURS, legend_above, new_chart, to_svg
 from seclo.risk.summary import Exceedance
+from seclo.risk.tolerance import Tolerance
 
 __all__ = ["Distribution", "exceedance_chart", "histogram_chart", "money", "shared_edges"]
 
@@ -45,8 +46,11 @@ def _money_formatter() -> FuncFormatter:
     return FuncFormatter(lambda value, _: money(value))
 
 
-def exceedance_chart(distributions: Sequence[Distribution], chart_id: str, title: str) -> str | None:
-    """P(annual loss > x) against x, both on log scales; None when no distribution has a loss."""
+def exceedance_chart(
+    distributions: Sequence[Distribution], chart_id: str, title: str, tolerance: Tolerance | None = None
+) -> str | None:
+    """P(annual loss > x) against x, both on log scales, with the risk tolerance curve if one is given;
+    None when no distribution has a loss."""
     curves = [d for d in distributions if d.exceedance.loss.size]
     if not curves:
         return None
@@ -61,6 +65,17 @@ def exceedance_chart(distributions: Sequence[Distribution], chart_id: str, title
             linestyle=_STYLES[i % len(_STYLES)],
             linewidth=1.8,
             label=d.label,
+        )
+    if tolerance is not None:
+        axes.plot(
+            tolerance.loss,
+            tolerance.probability,
+            color=COLOURS["text"],
+            linestyle=":",
+            linewidth=2.0,
+            marker="o",
+            markersize=3,
+            label=f"risk tolerance ({tolerance.name})",
         )
     axes.set_xscale("log")
     axes.set_yscale("log")

@@ -9,7 +9,7 @@ from seclo.report.html import esc, render_page, write_page
 from seclo.report.interface import Section
 from seclo.report.risk_sections import risk_sections
 from seclo.risk.portfolio import PortfolioResult, run_portfolio
-from seclo.risk.scenario import load_scenarios
+from seclo.risk.scenario import load_scenarios, load_tolerance
 
 __all__ = ["REPORT_RUNS", "workspace_risk_sections", "write_risk_report"]
 
@@ -26,7 +26,9 @@ def workspace_risk_sections(folder: Path, runs: int = REPORT_RUNS, seed: int = 1
     if not folder.is_dir():
         return []
     scenarios = load_scenarios([folder])
-    return risk_sections(run_portfolio(scenarios, runs, seed)) if scenarios else []
+    if not scenarios:
+        return []
+    return risk_sections(run_portfolio(scenarios, runs, seed, tolerance=load_tolerance([folder])))
 
 
 def write_risk_report(path: Path, result: PortfolioResult, title: str = "Risk") -> Path:

@@ -89,10 +89,12 @@ class RiskOverviewSection(Section):
         ]
         rows += [(_row(f"all {name}", name, "", m), "") for name, m in r.categories.items()]
         rows.append((_row("portfolio", "", "", r.total), "reached"))
-        warnings = [
-            f"{s.scenario.name}: {w}"
+        warnings = [f"{s.scenario.name}: {w}" for s in r.scenarios for w in s.scenario.warnings]
+        warnings += [
+            f"{s.scenario.name} ({v.name}): {v.check.warning}"
             for s in r.scenarios
-            for w in (*s.scenario.warnings, *(v.check.warning for v in s.variants if v.check.warning))
+            for v in s.variants
+            if v.check.warning
         ]
         note = "".join(f'<p class="note">{esc(w)}</p>' for w in warnings)
         intro = (
@@ -110,10 +112,29 @@ class RiskOverviewSection(Section):
         charts = ""
         if categories:
             charts = _figure(
-                exceedance_chart(categories, "risk-exceedance", "Loss exceedance curves by category"),
+                exceedance_chart(
+                    categories, "risk-exceedance", "Loss exceedance curves by category", r.tolerance
+                ),
                 "Loss exceedance: the chance that a year's loss is above the amount on the x axis (log-log).",
             ) + _histograms(categories[: len(r.category_losses)])
-        return f"{intro}{table(_HEADERS, rows)}{note}{charts}"
+        return f"{intro}{table(_HEADERS, rows)}{note}{_verdict(r)}{charts}"
+
+
+def _verdict(r: PortfolioResult) -> str:
+    """One sentence: is the portfolio within the organisation's risk tolerance?"""
+    if r.tolerance is None:
+        return ""
+    breach = r.tolerance_breach
+    if breach is None:
+        return (
+            f'<p class="good">Within the risk tolerance "{esc(r.tolerance.name)}": the portfolio\'s exceedance '
+            "curve stays at or below it everywhere it is stated.</p>"
+        )
+    return (
+        f'<p class="bad">Above the risk tolerance "{esc(r.tolerance.name)}": a year loses more than '
+        f"{esc(money(breach.loss))} with a chance of {breach.probability:.2%}, where {breach.tolerated:.2%} "
+        "is tolerated.</p>"
+    )
 
 
 class RiskTreatmentSection(Section):

@@ -25,6 +25,7 @@ from seclo.risk.summary import (
     exceedance_curve,
     summarise,
 )
+from seclo.risk.tolerance import Tolerance, ToleranceBreach, check_tolerance
 from seclo.risk.treatment import TreatmentValue, treatment_value
 
 __all__ = [
@@ -76,6 +77,8 @@ class PortfolioResult:
     total_exceedance: Exceedance
     categories: dict[str, LossSummary]
     category_losses: dict[str, Floats] = field(repr=False, compare=False)
+    tolerance: Tolerance | None = None
+    tolerance_breach: ToleranceBreach | None = None
 
 
 def _sorted(losses: Floats) -> Floats:
@@ -85,12 +88,17 @@ def _sorted(losses: Floats) -> Floats:
 
 
 def run_portfolio(
-    scenarios: Sequence[Scenario], runs: int, seed: int, keep_losses: bool = True
+    scenarios: Sequence[Scenario],
+    runs: int,
+    seed: int,
+    keep_losses: bool = True,
+    tolerance: Tolerance | None = None,
 ) -> PortfolioResult:
     """Simulate `runs` years of every scenario with `seed`.
 
     Args:
         keep_losses: keep each scenario's baseline losses per year for charts (runs x 8 bytes each).
+        tolerance: the organisation's risk tolerance, checked against the portfolio's exceedance curve.
     """
     if runs < 2:
         raise ValueError("at least 2 runs are needed")
@@ -119,14 +127,17 @@ def run_portfolio(
         category += base
         kept = base.copy() if keep_losses else np.zeros(0)
         results.append(ScenarioResult(scenario, tuple(variants), kept))
+    curve = exceedance_curve(total)
     return PortfolioResult(
         runs=runs,
         seed=seed,
         scenarios=tuple(results),
         total=summarise(total),
-        total_exceedance=exceedance_curve(total),
+        total_exceedance=curve,
         categories={name: summarise(losses) for name, losses in by_category.items()},
         category_losses=by_category if keep_losses else {},
+        tolerance=tolerance,
+        tolerance_breach=None if tolerance is None else check_tolerance(tolerance, curve),
     )
 
 
@@ -206,4 +217,22 @@ def simulation_document(result: PortfolioResult) -> dict[str, Any]:
         "categories": {name: _summary(summary) for name, summary in result.categories.items()},
         "total": _summary(result.total),
         "total_exceedance": _curve(result.total_exceedance),
+        "tolerance": _tolerance(result),
+    }
+
+
+def _tolerance(result: PortfolioResult) -> dict[str, Any] | None:
+    tolerance, breach = result.tolerance, result.tolerance_breach
+    if tolerance is None:
+        return None
+    return {
+        "name": tolerance.name,
+        "points": [
+            {"loss": float(x), "probability": float(p)}
+            for x, p in zip(tolerance.loss, tolerance.probability, strict=True)
+        ],
+        "within": breach is None,
+        "worst": None
+        if breach is None
+        else {"loss": breach.loss, "probability": breach.probability, "tolerated": breach.tolerated},
     }

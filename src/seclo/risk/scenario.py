@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seclo.errors import ConfigError
@@ -35,7 +36,8 @@ from seclo.risk.distributions import (
     rate_from_probability,
 )
 from seclo.risk.presets import PRESETS
-from seclo.userfile import load_model
+from seclo.risk.tolerance import Tolerance, ToleranceFile
+from seclo.userfile import load_model, read_user_text
 
 __all__ = [
     "Correlation",
@@ -44,6 +46,7 @@ __all__ = [
     "Variant",
     "load_scenario",
     "load_scenarios",
+    "load_tolerance",
     "preset_scenario",
 ]
 
@@ -316,18 +319,45 @@ def load_scenario(path: Path) -> Scenario:
     return resolve(load_model(path, ScenarioFile), path)
 
 
-def load_scenarios(paths: Iterable[Path]) -> tuple[Scenario, ...]:
-    """Read scenario files; a folder stands for its *.yaml and *.yml files.
-
-    Raises:
-        ConfigError: a file is invalid, or two scenarios share a name.
-    """
+def _files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             files += sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
         else:
             files.append(path)
+    return files
+
+
+def _kind(path: Path) -> object:
+    """The `kind` a YAML file declares (None when it is not a mapping or not YAML: validation says why)."""
+    try:
+        data = yaml.safe_load(read_user_text(path))
+    except yaml.YAMLError:
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
+def load_tolerance(paths: Iterable[Path]) -> Tolerance | None:
+    """The RiskTolerance document among `paths` (folders stand for their YAML files), or None.
+
+    Raises:
+        ConfigError: it is invalid, or there are two.
+    """
+    found = [path for path in _files(paths) if _kind(path) == "RiskTolerance"]
+    if len(found) > 1:
+        raise ConfigError(f"{found[1]}: a second RiskTolerance (the first is {found[0]}); keep one")
+    return Tolerance.from_file(load_model(found[0], ToleranceFile)) if found else None
+
+
+def load_scenarios(paths: Iterable[Path]) -> tuple[Scenario, ...]:
+    """Read scenario files; a folder stands for its *.yaml and *.yml files (a RiskTolerance among them is
+    left for load_tolerance).
+
+    Raises:
+        ConfigError: a file is invalid, or two scenarios share a name.
+    """
+    files = [path for path in _files(paths) if _kind(path) != "RiskTolerance"]
     scenarios = tuple(load_scenario(path) for path in files)
     seen: dict[str, Path | None] = {}
     for scenario in scenarios:

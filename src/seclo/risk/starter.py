@@ -27,6 +27,20 @@ spec:
       annualCost: 120000
       frequencyFactor: 0.6
 """,
+    "tolerance.yaml": """\
+# The organisation's risk tolerance. Written by `seclo init`: replace the points with what your board accepts.
+# Each point: at most `probability` chance a year of losing more than `loss`, in total over all scenarios.
+apiVersion: seclo/v1
+kind: RiskTolerance
+metadata:
+  name: board-appetite
+spec:
+  points:
+    - {loss: 1.0e6, probability: 0.5}
+    - {loss: 1.0e7, probability: 0.1}
+    - {loss: 1.0e8, probability: 0.01}
+    - {loss: 1.0e9, probability: 0.001}
+""",
     "outages.yaml": """\
 # Service outages. Written by `seclo init`. Duration lognormal(0.1, 1.7) hours times the cost of an hour:
 # set the rate and costPerUnit to your own.

@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from seclo.risk.scenario import Variant
+if TYPE_CHECKING:
+    from seclo.risk.scenario import Variant
 
 __all__ = [
     "RETURN_PERIODS",
