@@ -4,6 +4,7 @@ Usage:
     python bench/import_bench.py                 # canonical NDJSON and Parquet, syslog (a few million rows)
     python bench/import_bench.py --rows 10000000 # bigger
     python bench/import_bench.py --huge          # also 100M generated auth events: generate + import, peak RSS
+    python bench/import_bench.py --only ndjson   # just one input (ndjson, parquet or syslog)
 
 The pandas loader is what a team would write without seclo: read the file with pandas, check the columns it
 needs, and append the frame to the same DuckDB table. It does no duplicate detection and keeps no rejects, so
@@ -89,8 +90,8 @@ def _compare(name: str, rows: int, seclo: Callable[[], object], pandas: Callable
     print(f"  ratio: seclo is {p / s:.1f}x the speed of the pandas loader")
 
 
-def run(rows: int, syslog_lines: int, work: Path) -> None:
-    """Build inputs of the given sizes in `work` and compare the loaders on each."""
+def run(rows: int, syslog_lines: int, work: Path, only: str | None = None) -> None:
+    """Build inputs of the given sizes in `work` and compare the loaders on each (or on `only` that one)."""
     generated = work / "generated"
     generate_organisation(generated, days=30, seed=1, auth_events=rows)
     parquet = sorted(generated.glob("auth_events*.parquet"))
@@ -103,18 +104,22 @@ def run(rows: int, syslog_lines: int, work: Path) -> None:
         )
     ndjson = work / "events.ndjson"
     print(f"canonical input: {count:,} auth events ({ndjson.stat().st_size / 1e6:,.0f} MB NDJSON)")
-    _compare(
-        "canonical NDJSON",
-        count,
-        lambda: _seclo(work / "a.duckdb", "events", ndjson),
-        lambda: _pandas_events(work / "b.duckdb", lambda: pd.read_json(ndjson, lines=True, dtype=False)),
-    )
-    _compare(
-        "canonical Parquet",
-        count,
-        lambda: _seclo_all(work / "c.duckdb", "events", parquet),
-        lambda: _pandas_events(work / "d.duckdb", lambda: pd.concat(pd.read_parquet(p) for p in parquet)),
-    )
+    if only in {None, "ndjson"}:
+        _compare(
+            "canonical NDJSON",
+            count,
+            lambda: _seclo(work / "a.duckdb", "events", ndjson),
+            lambda: _pandas_events(work / "b.duckdb", lambda: pd.read_json(ndjson, lines=True, dtype=False)),
+        )
+    if only in {None, "parquet"}:
+        _compare(
+            "canonical Parquet",
+            count,
+            lambda: _seclo_all(work / "c.duckdb", "events", parquet),
+            lambda: _pandas_events(work / "d.duckdb", lambda: pd.concat(pd.read_parquet(p) for p in parquet)),
+        )
+    if only not in {None, "syslog"}:
+        return
     log = work / "auth.log"
     block = FIXTURE.read_bytes()
     repeats = max(1, syslog_lines // block.count(b"\n"))
@@ -163,10 +168,11 @@ def main() -> None:
     parser.add_argument("--syslog-lines", type=int, default=2_000_000)
     parser.add_argument("--huge", action="store_true", help="also 100M generated auth events")
     parser.add_argument("--huge-events", type=int, default=100_000_000)
+    parser.add_argument("--only", choices=["ndjson", "parquet", "syslog"], help="run just this input")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="seclo-bench-"))
     try:
-        run(args.rows, args.syslog_lines, work)
+        run(args.rows, args.syslog_lines, work, args.only)
         if args.huge:
             print("generate + import, each in its own process:")
             huge(work, args.huge_events)

@@ -7,7 +7,6 @@ silently lose data); NDJSON objects may carry extra keys, which are ignored.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +14,7 @@ import duckdb
 
 from seclo.errors import InputError
 from seclo.importers.interface import Importer, Staged, Staging
-from seclo.importers.lines import stage_lines
+from seclo.importers.ndjson import stage_ndjson
 from seclo.importers.typed import create_rejects, stage_typed
 from seclo.store.schema import TABLES, TableSpec
 from seclo.store.sql import quote_ident, run, scalar, sql_literal
@@ -162,32 +161,7 @@ class CanonicalImporter(Importer):
         return Staged(read, {self.spec.name: valid}, rejects)
 
     def _stage_ndjson(self, staging: Staging) -> Staged:
-        conn = staging.conn
-        lines, read = stage_lines(staging)
-        names = self.spec.column_names
-        # One JSON parse per line, unpacked into one text column per field (cheaper than a list or a struct).
-        shape = sql_literal(json.dumps(dict.fromkeys(names, "VARCHAR")))
-        source = staging.temp_name("ndjson")
-        run(
-            conn,
-            f"""CREATE TEMP VIEW {source} AS
-            SELECT _line, _text, _utf8, _ok,
-                unnest(CASE WHEN _ok THEN json_transform(_text, {shape}) END)
-            FROM (SELECT *, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok FROM {lines})""",
-        )
-        rejects = create_rejects(staging)
-        valid = stage_typed(
-            staging,
-            self.spec,
-            source,
-            {n: quote_ident(n) for n in names},
-            raw="_text",
-            rejects=rejects,
-            pre_field="NULL",
-            pre_reason="""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
-                WHEN NOT _ok THEN 'not a JSON object' END""",
-        )
-        return Staged(read, {self.spec.name: valid}, rejects)
+        return stage_ndjson(staging, self.spec)
 
 
 def canonical_importers() -> list[type[Importer]]:

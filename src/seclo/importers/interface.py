@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 import duckdb
 
 from seclo.reporting import NullReporter, Reporter
+from seclo.store.sql import run
 
 __all__ = [
     "ImportOptions",
@@ -126,6 +127,16 @@ class Staging:
         name = f"_stage_{prefix}_{next(self._counter)}"
         self.temp_tables.append(name)
         return name
+
+    def drop(self, names: Iterable[str]) -> None:
+        """Drop those of the named staging relations that exist (views first: they depend on the tables)."""
+        wanted = set(names)
+        existing = self.conn.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
+        ).fetchall()
+        for name, kind in sorted(existing, key=lambda r: r[1] != "VIEW"):
+            if name in wanted:
+                run(self.conn, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
 
     def note(self, message: str) -> None:
         """Record something the user should be told about this import (an assumption made)."""

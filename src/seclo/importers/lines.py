@@ -98,11 +98,12 @@ def _insert_lines(staging: Staging, name: str, table: pa.Table) -> None:
     conn.unregister("_seclo_chunk")
 
 
-def stage_lines(staging: Staging, path: Path | None = None) -> tuple[str, int]:
+def stage_lines(staging: Staging, path: Path | None = None, only: pa.Array | None = None) -> tuple[str, int]:
     """Load a text file into a staging table of (_line BIGINT, _text VARCHAR, _utf8 BOOLEAN).
 
     Empty lines are left out (they carry nothing and are not counted). `_text` holds the line without its line
-    ending; where the bytes are not UTF-8, `_utf8` is false and `_text` shows them escaped.
+    ending; where the bytes are not UTF-8, `_utf8` is false and `_text` shows them escaped. With `only` (line
+    numbers), just those lines are kept.
 
     Returns:
         The staging table's name and the number of non-blank lines.
@@ -116,6 +117,8 @@ def stage_lines(staging: Staging, path: Path | None = None) -> tuple[str, int]:
     with source.open("rb") as handle:
         for piece in _pieces(handle):
             table, line = _lines_table(piece, line)
+            if only is not None:
+                table = table.filter(pc.is_in(table.column("_line"), value_set=only))
             _insert_lines(staging, name, table)
             staging.reporter.advance(len(piece))
     staging.reporter.finish()

@@ -107,17 +107,6 @@ def _first_reject(conn: duckdb.DuckDBPyConnection, rejects: str, categories: Ite
     return f"{where}" + (f", field {field}" if field else "") + f": {reason}"
 
 
-def _drop(conn: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
-    wanted = set(names)
-    existing = conn.execute(
-        "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'"
-    ).fetchall()
-    # Views first: they depend on the tables.
-    for name, kind in sorted(existing, key=lambda r: r[1] != "VIEW"):
-        if name in wanted:
-            run(conn, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS {name}")
-
-
 def import_path(
     store: Store,
     importer: Importer,
@@ -206,7 +195,7 @@ def import_path(
                 ],
             )
     finally:
-        _drop(conn, staging.temp_tables)
+        staging.drop(staging.temp_tables)
     return ImportResult(
         path=path,
         kind=importer.kind,

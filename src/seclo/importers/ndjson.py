@@ -1,0 +1,134 @@
+"""Canonical NDJSON: one JSON object per line, read whole by DuckDB when it can be, line by line otherwise.
+
+The whole-file path hands the file to DuckDB's parallel `read_json`, which numbers no lines. Its rows are the
+file's lines, in order, only when every line held exactly one object: the reader skips blank lines and, with
+`ignore_errors`, gives a line it cannot read a row of NULLs (an error would abort the import's transaction, so
+nothing could be tried after it). The path is kept only when the rows are as many as the lines and no row is all
+NULL; otherwise (a blank line, a broken line, `null` or `{}`) the file takes the line-by-line path, which reads
+each line as text and gives each bad one its own reason. Both paths load and reject the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from seclo.importers.interface import Staged, Staging
+from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
+from seclo.importers.typed import create_rejects, stage_typed
+from seclo.store.schema import TableSpec
+from seclo.store.sql import quote_ident, run, sql_literal
+
+__all__ = ["count_lines", "stage_ndjson"]
+
+_NEWLINE = 10
+_COUNT_BLOCK = 1 << 24
+_UNREAD = "unread"  # rejects category of a whole-file row that was not one object on its own line
+
+
+def count_lines(path: Path) -> int:
+    """The number of lines in the file, blank ones included; a last line without a newline counts."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        data = np.frombuffer(mapped, dtype=np.uint8)
+        try:
+            newlines = sum(
+                int(np.count_nonzero(data[start : start + _COUNT_BLOCK] == _NEWLINE))
+                for start in range(0, size, _COUNT_BLOCK)
+            )
+            unterminated = int(data[-1] != _NEWLINE)
+        finally:
+            del data  # the array must let go of the mapping before it closes
+    return newlines + unterminated
+
+
+def stage_ndjson(staging: Staging, spec: TableSpec) -> Staged:
+    """Stage a canonical NDJSON file of `spec` rows: extra keys are ignored, every field is read as text."""
+    return _stage_whole(staging, spec) or _stage_by_line(staging, spec)
+
+
+def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
+    """The whole-file path, or None (having dropped what it staged) when the file needs the line-by-line one."""
+    conn, path = staging.conn, staging.path
+    names = spec.column_names
+    first_staged = len(staging.temp_tables)
+    lines = count_lines(path)
+    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    source = staging.temp_name("ndjson_whole")
+    run(
+        conn,
+        f"""CREATE TEMP VIEW {source} AS SELECT row_number() OVER () AS _line, *
+        FROM read_json({sql_literal(str(path))}, columns = {columns}, format = 'newline_delimited',
+            ignore_errors = true, compression = 'none')""",
+    )
+    rejects = create_rejects(staging)
+    unread = " AND ".join(f"{quote_ident(n)} IS NULL" for n in names)
+    valid = stage_typed(
+        staging,
+        spec,
+        source,
+        {n: quote_ident(n) for n in names},
+        raw="NULL",
+        rejects=rejects,
+        pre_reason=f"CASE WHEN {unread} THEN 'not read' END",
+        pre_category=sql_literal(_UNREAD),
+    )
+    rows, unread_rows, rejected = conn.execute(
+        f"""SELECT (SELECT count(*) FROM {valid}) + count(*), count(*) FILTER (WHERE category = '{_UNREAD}'),
+            count(*)
+        FROM {rejects}"""
+    ).fetchall()[0]
+    if rows != lines or unread_rows:
+        staging.drop(staging.temp_tables[first_staged:])
+        return None
+    if rejected:
+        _fill_raw(staging, rejects)
+    return Staged(int(rows), {spec.name: valid}, rejects)
+
+
+def _fill_raw(staging: Staging, rejects: str) -> None:
+    """Give the whole-file path's rejects their line's text, reading the file again for those lines only."""
+    conn = staging.conn
+    wanted = pa.array(conn.execute(f"SELECT line FROM {rejects}").fetchnumpy()["line"], pa.int64())
+    texts, _ = stage_lines(staging, only=wanted)
+    run(
+        conn,
+        f"""UPDATE {rejects} SET raw = left(t._text, {MAX_RAW_CHARS})
+        FROM {texts} t WHERE {rejects}.line = t._line""",
+    )
+
+
+def _stage_by_line(staging: Staging, spec: TableSpec) -> Staged:
+    """The line-by-line path: each line is text first, so a line that is not a JSON object gets its reason."""
+    conn = staging.conn
+    lines, read = stage_lines(staging)
+    names = spec.column_names
+    # One JSON parse per line, unpacked into one text column per field (cheaper than a list or a struct).
+    shape = sql_literal(json.dumps(dict.fromkeys(names, "VARCHAR")))
+    source = staging.temp_name("ndjson")
+    run(
+        conn,
+        f"""CREATE TEMP VIEW {source} AS
+        SELECT _line, _text, _utf8, _ok,
+            unnest(CASE WHEN _ok THEN json_transform(_text, {shape}) END)
+        FROM (SELECT *, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok FROM {lines})""",
+    )
+    rejects = create_rejects(staging)
+    valid = stage_typed(
+        staging,
+        spec,
+        source,
+        {n: quote_ident(n) for n in names},
+        raw="_text",
+        rejects=rejects,
+        pre_field="NULL",
+        pre_reason="""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+            WHEN NOT _ok THEN 'not a JSON object' END""",
+    )
+    return Staged(read, {spec.name: valid}, rejects)
