@@ -53,7 +53,8 @@ def _check_params(
     try:
         model.model_validate(literal)
     except ValidationError as exc:
-        for err in exc.errors():
+        # An unknown key is usually the cause of a "missing" one (a typo), so report it first.
+        for err in sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden"):
             if err["type"] == "missing" and err["loc"] and err["loc"][0] in data:
                 continue  # written with a placeholder: checked once substituted
             raise _fail(path, text, (*where, *err["loc"]), err["msg"].removeprefix("Value error, ")) from None
