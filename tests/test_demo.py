@@ -21,6 +21,8 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
     names = {h.name for h in result.summary.headlines}
     assert {"login success rate", "accounts without MFA", "open findings"} <= names
     assert (tmp_path / "demo" / "seclo.yaml").is_file()
+    assert result.experiment is not None
+    assert result.experiment.verdict == "passed", result.experiment.reason
 
 
 def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:

@@ -544,6 +544,8 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
         [(h.name, h.value, h.detail) for h in result.summary.headlines],
     )
     _render_slos(result.slos)
+    if result.experiment is not None:
+        _show_run(result.experiment, "table")
     click.echo(f'explore: seclo query --workspace {result.workspace} "SELECT * FROM auth_events LIMIT 5"')
 
 

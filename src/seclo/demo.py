@@ -9,6 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seclo.experiments.example import run_example
+from seclo.experiments.result import RunResult
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.reporting import NullReporter, Reporter
@@ -29,6 +31,7 @@ class DemoResult:
     imports: tuple[ImportResult, ...]
     summary: StoreSummary
     slos: tuple[SloResult, ...] = ()
+    experiment: RunResult | None = None
 
 
 def import_generated(
@@ -70,4 +73,6 @@ def run_demo(
         summary = summarise(store)
         # The starter SecLOs `init` wrote, judged at the end of the generated data ("now" for the demo).
         slos = evaluate_workspace(workspace, store, at=generated.end)
-    return DemoResult(root, tuple(results), summary, slos)
+    # The passing example experiment (examples/experiments), against its detector, in this workspace.
+    experiment = run_example(workspace)
+    return DemoResult(root, tuple(results), summary, slos, experiment)
