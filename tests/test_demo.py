@@ -26,6 +26,8 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
     page = result.report.read_text(encoding="utf-8")
     for slo in result.slos:
         assert f"<code>{slo.name}</code>" in page
+    assert result.experiment is not None
+    assert result.experiment.verdict == "passed", result.experiment.reason
 
 
 def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seclo.experiments.example import run_example
+from seclo.experiments.result import RunResult
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.report import write_slo_report
@@ -33,6 +35,7 @@ class DemoResult:
     summary: StoreSummary
     slos: tuple[SloResult, ...] = ()
     report: Path | None = None
+    experiment: RunResult | None = None
 
 
 def import_generated(
@@ -76,4 +79,6 @@ def run_demo(
         slos = evaluate_workspace(workspace, store, at=generated.end)
     risk = workspace_risk_sections(root / "risk")
     report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root, extra=risk)
-    return DemoResult(root, tuple(results), summary, slos, report)
+    # The passing example experiment (examples/experiments), against its detector, in this workspace.
+    experiment = run_example(workspace)
+    return DemoResult(root, tuple(results), summary, slos, report, experiment)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InputError", "SecloError", "StoreError"]
+__all__ = ["ConfigError", "ExperimentError", "InputError", "SecloError", "StoreError"]
 
 
 class SecloError(Exception):
@@ -27,3 +27,7 @@ class InputError(SecloError):
 
 class StoreError(SecloError):
     """The store cannot be opened, migrated or written."""
+
+
+class ExperimentError(SecloError):
+    """A security chaos experiment cannot run: a target outside the allowlist, a missing secret, a bad state file."""

@@ -15,7 +15,16 @@ from seclo.risk.starter import write_starter_scenarios
 from seclo.slo.starter import write_starter_slos
 from seclo.userfile import load_model
 
-__all__ = ["CONFIG_NAME", "SUBFOLDERS", "Settings", "StoreSettings", "Workspace", "init_workspace"]
+__all__ = [
+    "CONFIG_NAME",
+    "SUBFOLDERS",
+    "AllowSettings",
+    "ExperimentSettings",
+    "Settings",
+    "StoreSettings",
+    "Workspace",
+    "init_workspace",
+]
 
 CONFIG_NAME = "seclo.yaml"
 SUBFOLDERS = ("slos", "experiments", "playbooks", "risk")
@@ -43,6 +52,38 @@ class SlaDays(_Strict):
     low: int = Field(default=120, ge=1)
 
 
+class AllowSettings(_Strict):
+    """What security chaos experiments may touch; anything else makes an experiment refuse to start."""
+
+    hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1", "localhost"])
+    ports: list[str] = Field(default_factory=lambda: ["1024-65535"])
+    paths: list[str] = Field(default_factory=lambda: ["."])
+
+    @field_validator("ports", mode="before")
+    @classmethod
+    def _port_ranges(cls, value: object) -> object:
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for item in items:
+            text = str(item)
+            low, _, high = text.partition("-")
+            if (
+                not low.isdigit()
+                or (high and not high.isdigit())
+                or not 0 < int(low) <= int(high or low) < 65536
+            ):
+                raise ValueError(f"{text!r} is not a port or a range of ports such as 18000-18999")
+            out.append(text)
+        return out
+
+
+class ExperimentSettings(_Strict):
+    """Security chaos experiments: the allowlist, and where journals and state files go."""
+
+    allow: AllowSettings = AllowSettings()
+    folder: str = Field(default=".seclo/experiments", description="Journals and state files.")
+
+
 class Settings(_Strict):
     """The contents of seclo.yaml."""
 
@@ -51,6 +92,7 @@ class Settings(_Strict):
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
     sla_days: SlaDays = SlaDays()
+    experiments: ExperimentSettings = ExperimentSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -79,6 +121,12 @@ sla_days:
   high: 30
   medium: 90
   low: 120
+# Security chaos experiments refuse to touch anything not allowed here (paths are relative to this folder).
+experiments:
+  allow:
+    hosts: [127.0.0.1, "::1", localhost]
+    ports: ["1024-65535"]
+    paths: ["."]
 """
 
 
@@ -88,6 +136,16 @@ class Workspace:
 
     root: Path
     settings: Settings
+
+    def resolve(self, text: str) -> Path:
+        """A path from seclo.yaml, resolved against the workspace root."""
+        path = Path(text).expanduser()
+        return (path if path.is_absolute() else self.root / path).resolve()
+
+    @property
+    def experiments_folder(self) -> Path:
+        """Where experiment journals and state files are kept."""
+        return self.resolve(self.settings.experiments.folder)
 
     @property
     def store_path(self) -> Path:

@@ -45,6 +45,26 @@ def test_every_indicator_has_sane_data_on_a_generated_organisation(store: Store,
     for path in sorted((tmp_path / "gen").glob("*.parquet")):
         kind = table(path.stem.split("-")[0]).kinds[0]
         import_path(store, get_importer(kind), path, ImportOptions())
+    # The generator makes no experiment runs; record three, as `seclo experiment run` would.
+    runs = [
+        ("r1", "passed", 1, 2),
+        ("r2", "detection_missed", None, None),
+        ("r3", "remediation_missed", 3, None),
+    ]
+    for run_id, outcome, detect_s, remediate_s in runs:
+        store.conn.execute(
+            "INSERT INTO experiment_runs (run_id, experiment, injected_at, detected_at, remediated_at, outcome) "
+            "VALUES (?, 'e', ?::TIMESTAMP, ?::TIMESTAMP + to_seconds(?), ?::TIMESTAMP + to_seconds(?), ?)",
+            [
+                run_id,
+                files.end,
+                None if detect_s is None else files.end,
+                detect_s or 0,
+                None if remediate_s is None else files.end,
+                remediate_s or 0,
+                outcome,
+            ],
+        ).fetchall()
     step = timedelta(days=1)
     start = files.start - timedelta(days=400)
     start -= (start - files.start.replace(hour=0, minute=0, second=0, microsecond=0)) % step

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from seclo.errors import ConfigError
 from seclo.sli.accounts import MfaCoverage, OrphanedAccounts
 from seclo.sli.custom import CustomSql, SqlRatio, SqlThreshold
+from seclo.sli.experiments import DetectionCoverage, ExperimentTimeToDetect, ExperimentTimeToRemediate
 from seclo.sli.exposure import UnexpectedPublicPorts
 from seclo.sli.incidents import TimeToAcknowledge, TimeToDetect, TimeToResolve
 from seclo.sli.interface import Indicator, IndicatorParams
@@ -32,6 +33,9 @@ CATALOG: dict[str, type[Indicator]] = {
         TimeToDetect,
         TimeToAcknowledge,
         TimeToResolve,
+        DetectionCoverage,
+        ExperimentTimeToDetect,
+        ExperimentTimeToRemediate,
         CustomSql,
         SqlRatio,
         SqlThreshold,

@@ -53,4 +53,19 @@ CREATE TABLE rejected (
     category VARCHAR);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+# V2: experiment_runs gains technique, started_at and journal (columns kept in the documented order, so the
+# table is rebuilt rather than altered; rows already there keep their values).
+_V2 = """
+CREATE TABLE experiment_runs_v2 (
+    run_id VARCHAR, experiment VARCHAR, fault VARCHAR, technique VARCHAR, started_at TIMESTAMP,
+    injected_at TIMESTAMP, detected_at TIMESTAMP, remediated_at TIMESTAMP, rolled_back_at TIMESTAMP,
+    outcome VARCHAR, journal VARCHAR, row_key UBIGINT, batch_id INTEGER);
+INSERT INTO experiment_runs_v2 (run_id, experiment, fault, injected_at, detected_at, remediated_at,
+    rolled_back_at, outcome, row_key, batch_id)
+SELECT run_id, experiment, fault, injected_at, detected_at, remediated_at, rolled_back_at, outcome, row_key,
+    batch_id FROM experiment_runs;
+DROP TABLE experiment_runs;
+ALTER TABLE experiment_runs_v2 RENAME TO experiment_runs;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))

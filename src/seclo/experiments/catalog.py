@@ -1,0 +1,69 @@
+"""The workspace's experiments, with their last verdict from the store, for `seclo experiment list`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from seclo.errors import SecloError
+from seclo.experiments.loader import list_experiments, load_experiment
+from seclo.experiments.state import pending_runs
+from seclo.store.connection import open_store
+from seclo.workspace import Workspace
+
+__all__ = ["ExperimentEntry", "workspace_experiments"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentEntry:
+    """One experiment file.
+
+    Attributes:
+        name: the file name without extension (what `seclo experiment run NAME` takes).
+        title: its title, or the reason it does not load.
+        fault: its fault type.
+        technique: its ATT&CK technique id.
+        last_run: when it last ran (injection time, UTC), from the store.
+        last_verdict: that run's verdict.
+    """
+
+    name: str
+    title: str
+    fault: str
+    technique: str
+    last_run: datetime | None
+    last_verdict: str
+
+
+def _last_runs(workspace: Workspace) -> dict[str, tuple[datetime | None, str]]:
+    if not workspace.store_path.exists():
+        return {}
+    try:
+        with open_store(workspace.store_path, read_only=True) as store:
+            rows = store.conn.execute(
+                "SELECT experiment, arg_max(coalesce(injected_at, started_at), coalesce(injected_at, started_at)),"
+                " arg_max(outcome, coalesce(injected_at, started_at)) FROM experiment_runs GROUP BY experiment"
+            ).fetchall()
+    except SecloError:
+        return {}
+    except Exception:
+        return {}
+    return {str(title): (at, str(verdict)) for title, at, verdict in rows}
+
+
+def workspace_experiments(workspace: Workspace) -> tuple[list[ExperimentEntry], tuple[str, ...]]:
+    """Every experiment in experiments/, and the ids of runs awaiting `recover`."""
+    history = _last_runs(workspace)
+    entries: list[ExperimentEntry] = []
+    for path in list_experiments(workspace.root / "experiments"):
+        try:
+            exp = load_experiment(path).experiment
+        except SecloError as exc:
+            entries.append(ExperimentEntry(path.stem, f"(invalid: {exc})", "", "", None, ""))
+            continue
+        at, verdict = history.get(exp.title, (None, ""))
+        fault = exp.fault.type if exp.fault else ""
+        technique = (exp.fault.technique or "") if exp.fault else ""
+        entries.append(ExperimentEntry(path.stem, exp.title, fault, technique, at, verdict))
+    pending = tuple(s.state.run_id for s in pending_runs(workspace.experiments_folder / "state"))
+    return entries, pending

@@ -1,0 +1,1 @@
+"""Built-in probes; third-party probes come from the "seclo.probes" entry point group."""
