@@ -4,10 +4,17 @@ Security level objectives over the data a team already has, security chaos exper
 and risk quantification, on an embedded DuckDB store.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from seclo.errors import ConfigError, InputError, SecloError, StoreError
-from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
-from seclo.store import Store, open_store
-from seclo.workspace import Workspace, init_workspace
+
+if TYPE_CHECKING:
+    from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
+    from seclo.store import Store, open_store
+    from seclo.workspace import Workspace, init_workspace
 
 __all__ = [
     "ConfigError",
@@ -26,3 +33,26 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The rest of the public API is imported on first use (PEP 562): importing seclo, as every CLI command does,
+# then does not load DuckDB, pydantic and every importer up front.
+_LAZY = {
+    "ImportOptions": "seclo.importers",
+    "ImportResult": "seclo.importers",
+    "get_importer": "seclo.importers",
+    "import_path": "seclo.importers",
+    "Store": "seclo.store",
+    "open_store": "seclo.store",
+    "Workspace": "seclo.workspace",
+    "init_workspace": "seclo.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name of `_LAZY` on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seclo' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

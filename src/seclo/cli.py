@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from seclo import __version__
-from seclo.console import RichReporter, render_table
 from seclo.errors import SecloError
-from seclo.workspace import Workspace
 
+# Heavy modules (DuckDB, numpy, pydantic, rich) are imported inside the commands that use them, so `--help`
+# and a command pay only for what they run: `seclo slo status` is timed end to end (BENCHMARKS.md).
 if TYPE_CHECKING:
     from seclo.experiments.result import RunResult
     from seclo.risk.portfolio import PortfolioResult
     from seclo.slo.status import SloResult
+    from seclo.workspace import Workspace
 
 __all__ = ["cli", "main"]
 
@@ -44,6 +45,8 @@ def workspace_option(func: F) -> F:
 
 
 def _open_workspace(path: Path | None) -> Workspace:
+    from seclo.workspace import Workspace  # noqa: PLC0415
+
     return Workspace.open(path)
 
 
@@ -129,6 +132,7 @@ def import_command(
 
     Example: seclo import syslog /var/log/auth.log --year 2024 --timezone Europe/Berlin
     """
+    from seclo.console import RichReporter  # noqa: PLC0415
     from seclo.importers import ImportOptions, get_importer, import_path  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 
@@ -175,6 +179,7 @@ def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None)
 
     Example: seclo query "SELECT outcome, count(*) FROM auth_events GROUP BY outcome" --format csv
     """
+    from seclo.console import render_table  # noqa: PLC0415
     from seclo.query import run_query, to_csv, to_json  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 
@@ -221,6 +226,7 @@ def generate_command(
 
     Example: seclo generate --days 30 --seed 1 --auth-events 10000000 --import
     """
+    from seclo.console import RichReporter  # noqa: PLC0415
     from seclo.demo import import_generated  # noqa: PLC0415
     from seclo.generate import generate_organisation  # noqa: PLC0415
 
@@ -275,6 +281,8 @@ def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
 
 
 def _render_slos(results: tuple[SloResult, ...]) -> None:
+    from seclo.console import render_table  # noqa: PLC0415
+
     render_table(
         "SecLOs",
         [
@@ -574,6 +582,7 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
 
     Example: seclo demo
     """
+    from seclo.console import RichReporter, render_table  # noqa: PLC0415
     from seclo.demo import run_demo  # noqa: PLC0415
 
     reporter = RichReporter()

@@ -30,7 +30,9 @@ An SLI turns the store (docs/data-model.md) into **good** and **total** counts p
 '1970-01-01')`). Higher is better: an SLO's target is the ratio good / total. Each indicator is one aggregate
 query run in the engine, with the named parameters `$start`, `$end` and `$step`, returning
 `(slice_start, good, total)` for each slice that has data; an event exactly on a slice boundary belongs to
-the later slice, and events outside the window are ignored.
+the later slice, and events outside the window are ignored. The login indicators, which scan the largest
+table, group by an integer slice number counted from the slice holding `$start`; it names the same slices as
+time_bucket and lets DuckDB aggregate into a perfect hash table.
 
 - **events** indicators count events in the slice they happen in; counts add up over slices.
 - **snapshot** indicators count the items of an inventory snapshot; a slice holding several snapshots

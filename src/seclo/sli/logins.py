@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from seclo.sli.interface import Indicator, IndicatorParams, SliKind
-from seclo.sli.slicing import bucket, in_list, in_window, narrow
+from seclo.sli.slicing import in_list, in_window, narrow, slice_number, slice_start
 
 __all__ = ["BruteForceParams", "BruteForcePressure", "LoginSuccess", "LoginSuccessParams"]
 
@@ -48,12 +48,16 @@ class LoginSuccess(Indicator):
     def sql(self, params: IndicatorParams) -> str:
         """Count successes and attempts per slice."""
         p = narrow(params, LoginSuccessParams)
-        return f"""SELECT {bucket("time")} AS slice_start,
-       (count(*) FILTER (WHERE outcome = 'success'))::DOUBLE AS good,
-       count(*)::DOUBLE AS total
-FROM auth_events
-WHERE {in_window("time")}{_filters(p.services, p.exclude_sources)}
-GROUP BY slice_start"""
+        return f"""WITH per_slice AS (
+  SELECT {slice_number("time")} AS slice,
+         count_if(outcome = 'success') AS good,
+         count(*) AS total
+  FROM auth_events
+  WHERE {in_window("time")}{_filters(p.services, p.exclude_sources)}
+  GROUP BY slice
+)
+SELECT {slice_start("slice")} AS slice_start, good::DOUBLE AS good, total::DOUBLE AS total
+FROM per_slice"""
 
 
 class BruteForceParams(IndicatorParams):
@@ -89,13 +93,13 @@ class BruteForcePressure(Indicator):
         """Count failures per source per slice, then sources under and over the threshold."""
         p = narrow(params, BruteForceParams)
         return f"""WITH per_source AS (
-  SELECT {bucket("time")} AS slice_start, src_ip, count(*) AS failures
+  SELECT {slice_number("time")} AS slice, src_ip, count(*) AS failures
   FROM auth_events
   WHERE {in_window("time")} AND outcome = 'failure' AND src_ip IS NOT NULL{_filters(p.services, p.exclude_sources)}
-  GROUP BY slice_start, src_ip
+  GROUP BY slice, src_ip
 )
-SELECT slice_start,
-       (count(*) FILTER (WHERE failures < {p.threshold}))::DOUBLE AS good,
+SELECT {slice_start("slice")} AS slice_start,
+       count_if(failures < {p.threshold})::DOUBLE AS good,
        count(*)::DOUBLE AS total
 FROM per_source
-GROUP BY slice_start"""
+GROUP BY slice"""
