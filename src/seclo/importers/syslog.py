@@ -14,8 +14,8 @@ logs from, is "sshd"):
 
 Every other syslog line is a "skipped" reject ("not an authentication event"), so counts reconcile; lines that hold
 none of the phrases above are recorded without their text (a kernel or cron line is noise in the store; its line
-number finds it). A line that is not syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid"
-reject, with its text.
+number finds it), one rejected row per run of consecutive such lines (`line` and `lines`). A line that is not
+syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid" reject, with its text.
 
 Double counting. A modern system logs one failed password twice: pam_unix "authentication failure" and sshd's own
 "Failed password" (likewise su's "FAILED SU", and pam_unix "session opened" after sshd's "Accepted"). The program's
@@ -168,15 +168,26 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
 
 
 def _reject_others(staging: Staging, headers: str, rejects: str) -> str:
-    """A view of every rejected line: those that cannot be authentication events (invalid ones, and skipped
-    ones without text), read straight from the headers table rather than copied, plus the `rejects` table."""
+    """A view of every rejected line: invalid ones, runs of skipped lines that hold no authentication phrase (one
+    row per run of consecutive lines, without text), and the `rejects` table."""
+    runs = staging.temp_name("syslog_skipped_runs")
+    # Consecutive line numbers minus their rank are constant along a run (gaps and islands).
+    run(
+        staging.conn,
+        f"""CREATE TEMP TABLE {runs} AS
+        SELECT min(_line) AS line, count(*) AS lines
+        FROM (SELECT _line, _line - row_number() OVER (ORDER BY _line) AS island
+            FROM {headers} WHERE NOT candidate AND problem IS NULL)
+        GROUP BY island""",
+    )
     view = staging.temp_name("syslog_rejects")
     run(
         staging.conn,
         f"""CREATE TEMP VIEW {view} AS
-        SELECT _line AS line, field, coalesce(problem, 'not an authentication event') AS reason,
-            left(_text, {MAX_RAW_CHARS}) AS raw, CASE WHEN problem IS NULL THEN 'skipped' ELSE 'invalid' END AS category
-        FROM {headers} WHERE NOT candidate
+        SELECT _line AS line, field, problem AS reason, left(_text, {MAX_RAW_CHARS}) AS raw, 'invalid' AS category,
+            1 AS lines
+        FROM {headers} WHERE problem IS NOT NULL
+        UNION ALL SELECT line, NULL, 'not an authentication event', NULL, 'skipped', lines FROM {runs}
         UNION ALL SELECT * FROM {rejects}""",
     )
     return view

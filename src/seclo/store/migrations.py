@@ -53,4 +53,10 @@ CREATE TABLE rejected (
     category VARCHAR);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1),)
+# A rejected row may stand for a run of consecutive lines (line .. line + lines - 1) with the same reason and no
+# text, such as the kernel and cron lines of a syslog file: one row per line made recording them the slowest step.
+_V2 = """
+ALTER TABLE rejected ADD COLUMN lines BIGINT DEFAULT 1;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
