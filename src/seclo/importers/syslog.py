@@ -32,8 +32,10 @@ in a file written in January), and a note says so. Times without an offset are l
 (UTC by default) and are stored in UTC.
 
 Speed: everything is set-based SQL. Capturing regular expressions are the cost, so the header is matched by a
-strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), a few `contains`
-tests pick the lines that can be authentication events, and only those get the tag and message expressions.
+strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), as each chunk of
+the file is read; a few `contains` tests pick the lines that can be authentication events, and only those keep
+their text and get the tag and message expressions. Words are cut with strpos and substr, not split_part (which
+DuckDB turns into splitting the whole message into a list). Skipped lines are written as runs, not one by one.
 """
 
 from __future__ import annotations
