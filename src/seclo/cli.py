@@ -425,6 +425,8 @@ def _run_document(result: RunResult) -> dict[str, Any]:
 
 
 def _show_run(result: RunResult, fmt: str) -> None:
+    from seclo.console import render_table  # noqa: PLC0415
+
     if fmt == "json":
         click.echo(json.dumps(_run_document(result), indent=2))
         return
@@ -521,6 +523,7 @@ def experiment_list_command(fmt: str, workspace: Path | None) -> None:
 
     Example: seclo experiment list --format json
     """
+    from seclo.console import render_table  # noqa: PLC0415
     from seclo.experiments.catalog import workspace_experiments  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
@@ -631,6 +634,8 @@ def _money(value: float) -> str:
 
 
 def _render_risk(result: PortfolioResult) -> None:
+    from seclo.console import render_table  # noqa: PLC0415
+
     rows = []
     for s in result.scenarios:
         for v in s.variants:
@@ -793,6 +798,8 @@ def risk_compare_command(
         preset_scenario("outage", name="outages", rate=outages_per_year, cost_per_unit=cost_per_hour),
     )
     if fmt == "table":
+        from seclo.console import render_table  # noqa: PLC0415
+
         render_table(
             "Per event",
             ["scenario", "events per year", "median loss", "p95 loss", "p99 loss", "mean loss"],

@@ -107,8 +107,28 @@ def test_other_programs_are_skipped_with_a_reason(store: Store) -> None:
     _import(store, SAMPLE, year=2005)
     reasons = _rows(store, "SELECT DISTINCT category, reason FROM rejected")
     assert reasons == [("skipped", "not an authentication event")]
-    last_line_is_kernel = _rows(store, "SELECT raw FROM rejected WHERE line = 2000")
+    last_line_is_kernel = _rows(
+        store, "SELECT raw FROM rejected WHERE 2000 BETWEEN line AND line + lines - 1"
+    )
     assert last_line_is_kernel == [(None,)]  # recorded, but a kernel line's text is not worth keeping
+
+
+def test_skipped_lines_are_recorded_as_runs_naming_each_line_once(store: Store) -> None:
+    """Runs of skipped lines (first line and count), expanded, name exactly the sample's other lines, each once."""
+    text = SAMPLE.read_text(encoding="utf-8").splitlines()
+    others = [
+        n
+        for n, line in enumerate(text, 1)
+        if not ("authentication failure" in line or "session opened" in line)
+    ]
+    _import(store, SAMPLE, year=2005)
+    expanded = _rows(
+        store, "SELECT unnest(generate_series(line, line + lines - 1)) AS n FROM rejected ORDER BY n"
+    )
+    assert [n for (n,) in expanded] == others
+    rows = _rows(store, "SELECT count(*) FROM rejected")[0][0]
+    assert isinstance(rows, int)
+    assert rows < len(others) // 2  # far fewer rows than lines: kernel, ftpd... lines come in runs
 
 
 def test_year_comes_from_the_file_time_and_rolls_back_for_later_months(store: Store, tmp_path: Path) -> None:

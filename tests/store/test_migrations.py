@@ -9,6 +9,7 @@ import pytest
 
 from seclo.errors import StoreError
 from seclo.store import SCHEMA_VERSION, TABLES, Store, open_store
+from seclo.store.migrations import MIGRATIONS
 
 
 def test_migrated_store_matches_the_documented_schema(store: Store) -> None:
@@ -62,3 +63,21 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
     open_store(path).close()
     with open_store(path, read_only=True) as store, pytest.raises(duckdb.Error):
         store.conn.execute("DELETE FROM auth_events").fetchall()
+
+
+def test_a_version_1_store_keeps_its_rejected_rows_as_single_lines(tmp_path: Path) -> None:
+    """Upgrading a store written before runs of skipped lines existed counts each old rejected row as one line."""
+    path = tmp_path / "s.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(MIGRATIONS[0][1]).fetchall()
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+        ).fetchall()
+        conn.execute("INSERT INTO schema_version VALUES (1, now())").fetchall()
+        conn.execute(
+            "INSERT INTO rejected VALUES (1, 'auth.log', 'syslog', 7, NULL, 'not an authentication event', NULL, "
+            "'skipped')"
+        ).fetchall()
+    with open_store(path) as store:
+        assert store.version == SCHEMA_VERSION
+        assert store.conn.execute("SELECT line, lines FROM rejected").fetchall() == [(7, 1)]

@@ -102,7 +102,7 @@ class CanonicalImporter(Importer):
         rejects = create_rejects(staging)
         run(
             conn,
-            f"""INSERT INTO {rejects}
+            f"""INSERT INTO {rejects} (line, field, reason, raw, category)
             SELECT line, column_name, lower(error_type) || ': ' || error_message, csv_line, 'invalid'
             FROM {errors}""",
         )

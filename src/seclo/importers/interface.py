@@ -95,7 +95,8 @@ class Staged:
         rows_read: rows (lines, records, elements) read from the source.
         tables: canonical table name -> staging relation holding valid rows, with exactly that table's columns
             plus `_line`.
-        rejected: a staging relation with columns (line, field, reason, raw, category), or None.
+        rejected: a staging relation with columns (line, field, reason, raw, category, lines), or None. `lines`
+            is how many consecutive lines from `line` on the row stands for (1 but for runs of skipped lines).
     """
 
     rows_read: int

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seclo.importers.interface import Staging
-from seclo.store.sql import run, scalar, sql_literal
+from seclo.store.sql import quote_ident, run, sql_literal
 
 __all__ = ["CHUNK_BYTES", "MAX_RAW_CHARS", "json_fields_sql", "stage_lines"]
 
@@ -79,31 +79,41 @@ def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, i
     return pa.table({"_line": numbers, "_bytes": lines}), first_line + newlines.size
 
 
-def _insert_lines(staging: Staging, name: str, table: pa.Table) -> None:
+def _insert_lines(staging: Staging, name: str, table: pa.Table, query: str) -> None:
     conn = staging.conn
     try:
         # Arrow checks UTF-8 for the whole chunk at once; only a chunk that fails is decoded line by line.
         text = table.column("_bytes").cast(pa.large_string())
     except pa.ArrowInvalid:
         conn.register("_seclo_chunk", table)
-        run(
-            conn,
-            f"""INSERT INTO {name}
-            SELECT _line, coalesce(txt, CAST(b AS VARCHAR)), txt IS NOT NULL
-            FROM (SELECT _line, CAST(_bytes AS BLOB) AS b, try(decode(b)) AS txt FROM _seclo_chunk)""",
-        )
+        lines = """(SELECT _line, coalesce(txt, CAST(b AS VARCHAR)) AS _text, txt IS NOT NULL AS _utf8
+            FROM (SELECT _line, CAST(_bytes AS BLOB) AS b, try(decode(b)) AS txt FROM _seclo_chunk))"""
     else:
         conn.register("_seclo_chunk", pa.table({"_line": table.column("_line"), "_text": text}))
-        run(conn, f"INSERT INTO {name} SELECT _line, _text, true FROM _seclo_chunk")
+        lines = "(SELECT _line, _text, true AS _utf8 FROM _seclo_chunk)"
+    run(conn, f"INSERT INTO {name} {query.replace('{lines}', lines)}")
     conn.unregister("_seclo_chunk")
 
 
-def stage_lines(staging: Staging, path: Path | None = None, only: pa.Array | None = None) -> tuple[str, int]:
+def stage_lines(
+    staging: Staging,
+    path: Path | None = None,
+    query: str = "SELECT * FROM {lines}",
+    only: pa.Array | None = None,
+) -> tuple[str, int]:
     """Load a text file into a staging table of (_line BIGINT, _text VARCHAR, _utf8 BOOLEAN).
 
     Empty lines are left out (they carry nothing and are not counted). `_text` holds the line without its line
     ending; where the bytes are not UTF-8, `_utf8` is false and `_text` shows them escaped. With `only` (line
     numbers), just those lines are kept.
+
+    Args:
+        staging: the import context.
+        path: the file, when it is not the one being imported.
+        query: SQL over `{lines}`, a relation of those three columns, giving the rows to stage instead (such
+            as the lines' parsed headers): each chunk of the file goes through it as it is read, so the text
+            is not copied into a table first.
+        only: line numbers to keep; the others are skipped (and not counted).
 
     Returns:
         The staging table's name and the number of non-blank lines.
@@ -111,18 +121,24 @@ def stage_lines(staging: Staging, path: Path | None = None, only: pa.Array | Non
     source = path or staging.path
     name = staging.temp_name("lines")
     conn = staging.conn
-    run(conn, f"CREATE TEMP TABLE {name} (_line BIGINT, _text VARCHAR, _utf8 BOOLEAN)")
+    empty = "(SELECT NULL::BIGINT AS _line, NULL::VARCHAR AS _text, NULL::BOOLEAN AS _utf8 LIMIT 0)"
+    # The table is declared from the query's column types: with duckdb 2.0, rows inserted in one transaction into
+    # a table made by `CREATE TABLE AS ... LIMIT 0` were lost once a chunk held a few hundred thousand lines.
+    columns = conn.execute(f"DESCRIBE {query.replace('{lines}', empty)}").fetchall()
+    run(conn, f"CREATE TEMP TABLE {name} ({', '.join(f'{quote_ident(c[0])} {c[1]}' for c in columns)})")
     staging.reporter.start(f"reading {source.name}", total=source.stat().st_size)
     line = 1
+    read = 0
     with source.open("rb") as handle:
         for piece in _pieces(handle):
             table, line = _lines_table(piece, line)
             if only is not None:
                 table = table.filter(pc.is_in(table.column("_line"), value_set=only))
-            _insert_lines(staging, name, table)
+            _insert_lines(staging, name, table, query)
+            read += table.num_rows
             staging.reporter.advance(len(piece))
     staging.reporter.finish()
-    return name, int(scalar(conn, f"SELECT count(*) FROM {name}"))
+    return name, read
 
 
 def json_fields_sql(lines: str, paths: Sequence[str]) -> str:

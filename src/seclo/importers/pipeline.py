@@ -138,7 +138,7 @@ def import_path(
             if staged.rejected is not None:
                 counts = dict(
                     conn.execute(
-                        f"SELECT category, count(*) FROM {staged.rejected} GROUP BY category"
+                        f"SELECT category, sum(lines) FROM {staged.rejected} GROUP BY category"
                     ).fetchall()
                 )
                 rejected, skipped = int(counts.get("invalid", 0)), int(counts.get("skipped", 0))
@@ -165,7 +165,7 @@ def import_path(
             if staged.rejected is not None:
                 run(
                     conn,
-                    f"""INSERT INTO rejected SELECT ?, ?, ?, line, field, reason, raw, category
+                    f"""INSERT INTO rejected SELECT ?, ?, ?, line, field, reason, raw, category, lines
                     FROM {staged.rejected}""",
                     [batch_id, str(path), importer.kind],
                 )

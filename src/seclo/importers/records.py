@@ -34,7 +34,10 @@ def stage_rejected_rows(staging: Staging, rejected: Sequence[RejectedRow], into:
             }
         )
         staging.conn.register("_seclo_rejected", table)
-        run(staging.conn, f"INSERT INTO {name} SELECT * FROM _seclo_rejected")
+        run(
+            staging.conn,
+            f"INSERT INTO {name} (line, field, reason, raw, category) SELECT * FROM _seclo_rejected",
+        )
         staging.conn.unregister("_seclo_rejected")
     return name
 

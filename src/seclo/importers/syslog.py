@@ -14,8 +14,8 @@ logs from, is "sshd"):
 
 Every other syslog line is a "skipped" reject ("not an authentication event"), so counts reconcile; lines that hold
 none of the phrases above are recorded without their text (a kernel or cron line is noise in the store; its line
-number finds it). A line that is not syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid"
-reject, with its text.
+number finds it), one rejected row per run of consecutive such lines (`line` and `lines`). A line that is not
+syslog, has an impossible date (Feb 30) or is not UTF-8 is an "invalid" reject, with its text.
 
 Double counting. A modern system logs one failed password twice: pam_unix "authentication failure" and sshd's own
 "Failed password" (likewise su's "FAILED SU", and pam_unix "session opened" after sshd's "Accepted"). The program's
@@ -32,13 +32,18 @@ in a file written in January), and a note says so. Times without an offset are l
 (UTC by default) and are stored in UTC.
 
 Speed: everything is set-based SQL. Capturing regular expressions are the cost, so the header is matched by a
-strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), a few `contains`
-tests pick the lines that can be authentication events, and only those get the tag and message expressions.
+strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), as each chunk of
+the file is read; a few `contains` tests pick the lines that can be authentication events, and only those keep
+their text and get the tag and message expressions. Words are cut with strpos and substr, not split_part (which
+DuckDB turns into splitting the whole message into a list). Skipped lines are written as runs, not one by one.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+import numpy as np
+import pyarrow as pa
 
 from seclo.importers.interface import Importer, Staged, Staging
 from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
@@ -111,20 +116,20 @@ def _time_sql(year: str, tz: str) -> str:
     return f"CASE WHEN bsd THEN {local_to_utc_sql(naive_bsd, tz)} ELSE {text_time_sql('stamp', tz)} END"
 
 
-def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
-    """Split every line's header (time, host) from its message; return the table and the note on the year.
+def _headers(staging: Staging) -> tuple[str, int, str | None]:
+    """Read the file, splitting every line's header (time, host) from its message as it is read.
 
-    The table keeps a line's text only where it is needed later: invalid lines (for the rejects) and lines that
-    may be authentication events (to parse). `problem` and `field` say why a line is invalid.
+    Returns the table, the number of lines read and the note on the year. The table keeps a line's text only where
+    it is needed later: invalid lines (for the rejects) and lines that may be authentication events (to parse), so
+    the text of the other lines is never copied into the store. `problem` and `field` say why a line is invalid.
     """
     year, note = _year_rule(staging)
     # The line's time in the leap year 2000, to find its month, when the year depends on it.
     base = "NULL" if year.isdigit() else f"try_strptime('2000 ' || stamp, {_BSD_FORMAT})"
-    headers = staging.temp_name("syslog_headers")
     stamp_prefix = sql_literal(_STAMP_PREFIX)
-    run(
-        staging.conn,
-        f"""CREATE TEMP TABLE {headers} AS
+    headers, read = stage_lines(
+        staging,
+        query=f"""
         SELECT _line, problem, host, time, rest_at, rfc5424, bsd, problem IS NULL AND gate AS candidate,
             CASE WHEN problem IS NOT NULL OR gate THEN _text END AS _text,
             CASE WHEN problem IS NULL THEN NULL WHEN NOT _utf8 THEN NULL
@@ -155,7 +160,7 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
                                 ['head', 'version', 'stamp', 'host']) END AS g
                             FROM (
                                 SELECT *, regexp_extract(_text, {sql_literal(_FAST)}, ['stamp', 'host']) AS f
-                                FROM {lines}
+                                FROM {{lines}}
                             )
                         )
                     )
@@ -164,19 +169,41 @@ def _headers(staging: Staging, lines: str) -> tuple[str, str | None]:
         )""",
     )
     bsd = scalar(staging.conn, f"SELECT count(*) > 0 FROM {headers} WHERE bsd AND problem IS NULL")
-    return headers, note if bsd else None
+    return headers, read, note if bsd else None
+
+
+def _skipped_runs(staging: Staging, headers: str) -> str:
+    """A table of the runs (line, lines) of consecutive lines that are skipped without their text."""
+    found = staging.conn.execute(
+        f"SELECT _line FROM {headers} WHERE NOT candidate AND problem IS NULL"
+    ).fetchnumpy()["_line"]
+    numbers = np.asarray(found, dtype=np.int64)
+    # The scan keeps the lines' order (it is only checked here), so no window function has to sort them; a run
+    # ends where the next skipped line is not the next line.
+    if (np.diff(numbers) < 0).any():
+        numbers = np.sort(numbers)
+    ends = np.flatnonzero(np.diff(numbers) != 1)
+    starts = np.concatenate(([0], ends + 1)) if numbers.size else ends
+    lengths = np.diff(np.concatenate((starts, [numbers.size])))
+    runs = staging.temp_name("syslog_skipped_runs")
+    staging.conn.register("_seclo_runs", pa.table({"line": numbers[starts], "lines": lengths}))
+    run(staging.conn, f"CREATE TEMP TABLE {runs} AS SELECT * FROM _seclo_runs")
+    staging.conn.unregister("_seclo_runs")
+    return runs
 
 
 def _reject_others(staging: Staging, headers: str, rejects: str) -> str:
-    """A view of every rejected line: those that cannot be authentication events (invalid ones, and skipped
-    ones without text), read straight from the headers table rather than copied, plus the `rejects` table."""
+    """A view of every rejected line: invalid ones, runs of skipped lines that hold no authentication phrase (one
+    row per run of consecutive lines, without text), and the `rejects` table."""
+    runs = _skipped_runs(staging, headers)
     view = staging.temp_name("syslog_rejects")
     run(
         staging.conn,
         f"""CREATE TEMP VIEW {view} AS
-        SELECT _line AS line, field, coalesce(problem, 'not an authentication event') AS reason,
-            left(_text, {MAX_RAW_CHARS}) AS raw, CASE WHEN problem IS NULL THEN 'skipped' ELSE 'invalid' END AS category
-        FROM {headers} WHERE NOT candidate
+        SELECT _line AS line, field, problem AS reason, left(_text, {MAX_RAW_CHARS}) AS raw, 'invalid' AS category,
+            1 AS lines
+        FROM {headers} WHERE problem IS NOT NULL
+        UNION ALL SELECT line, NULL, 'not an authentication event', NULL, 'skipped', lines FROM {runs}
         UNION ALL SELECT * FROM {rejects}""",
     )
     return view
@@ -201,20 +228,24 @@ def _messages(staging: Staging, headers: str) -> str:
     run(
         staging.conn,
         f"""CREATE TEMP TABLE {events} AS
-        SELECT * EXCLUDE (parts), CASE kind {outcome} ELSE 'success' END AS outcome,
+        SELECT * EXCLUDE (parts, user_at, ip_at), CASE kind {outcome} ELSE 'success' END AS outcome,
             nullif(CASE WHEN parts IS NOT NULL THEN array_to_string(parts[:-2], ' from ')
-                WHEN kind = 'pam_failure' THEN split_part(split_part(msg, ' user=', 2), ' ', 1)
-                WHEN kind = 'pam_session'
-                    THEN split_part(split_part(split_part(msg, 'session opened for user ', 2), ' ', 1), '(', 1)
+                WHEN kind = 'pam_failure' THEN regexp_extract(substr(msg, user_at), '^[^ ]*')
+                WHEN kind = 'pam_session' THEN regexp_extract(substr(msg, user_at), '^[^ (]*')
                 WHEN kind = 'su_failed' THEN regexp_extract(msg, '^FAILED (?:SU|su) (?:\\(to |for )([^)\\s]+)', 1)
             END, '') AS user,
             nullif(CASE WHEN parts IS NOT NULL THEN split_part(parts[-1], ' ', 1)
-                WHEN kind = 'pam_failure' THEN split_part(split_part(msg, ' rhost=', 2), ' ', 1)
+                WHEN kind = 'pam_failure' THEN regexp_extract(substr(msg, ip_at), '^[^ ]*')
             END, '') AS ip
         FROM (SELECT *,
             CASE WHEN kind IN ('sshd_failed', 'sshd_accepted') THEN string_split(regexp_replace(
                     substr(msg, strpos(msg, ' for ') + 5), '^(?:invalid|illegal) user ', ''), ' from ')
                 WHEN kind = 'sshd_invalid' THEN string_split(substr(msg, 14), ' from ') END AS parts,
+            -- Where the user name and the address start (NULL when absent). split_part would split the whole
+            -- message into a list, several times over once nested: ten times the cost of the rest of the parse.
+            CASE kind WHEN 'pam_failure' THEN nullif(strpos(msg, ' user='), 0) + 6
+                WHEN 'pam_session' THEN nullif(strpos(msg, 'session opened for user '), 0) + 24 END AS user_at,
+            CASE WHEN kind = 'pam_failure' THEN nullif(strpos(msg, ' rhost='), 0) + 7 END AS ip_at,
             coalesce(CASE kind {shapes} ELSE kind IN ('pam_failure', 'pam_session') END, false) AS matched
         FROM (SELECT *, {kinds} AS kind
         FROM (SELECT *, CASE WHEN ends_with(prog, '(pam_unix)') THEN left(prog, -10)
@@ -274,8 +305,7 @@ class SyslogImporter(Importer):
         """Parse the file's lines into auth_events rows; every other line is a skipped or invalid reject."""
         conn = staging.conn
         check_timezone(conn, staging.options.timezone)
-        lines, read = stage_lines(staging)
-        headers, year_note = _headers(staging, lines)
+        headers, read, year_note = _headers(staging)
         if year_note:
             staging.note(year_note)
         rejects = create_rejects(staging)

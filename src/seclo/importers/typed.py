@@ -19,7 +19,9 @@ from seclo.store.sql import quote_ident, run, sql_literal
 
 __all__ = ["REJECT_COLUMNS", "cast_expression", "create_rejects", "stage_typed"]
 
-REJECT_COLUMNS = "line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR, category VARCHAR"
+REJECT_COLUMNS = (
+    "line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR, category VARCHAR, lines BIGINT DEFAULT 1"
+)
 _COMMITS_JSON = '[{"sha":"VARCHAR","committed_at":"TIMESTAMPTZ"}]'
 
 
@@ -174,7 +176,7 @@ def stage_typed(
     )
     run(
         staging.conn,
-        f"""INSERT INTO {rejects}
+        f"""INSERT INTO {rejects} (line, field, reason, raw, category)
         SELECT _line, _field, _reason, _raw, _category FROM {checked} WHERE _reason IS NOT NULL""",
     )
     valid = staging.temp_name(spec.name)

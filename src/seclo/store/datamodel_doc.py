@@ -46,8 +46,12 @@ imported with the same content and the same options is skipped.
 
 One row per source row that was not loaded: `batch_id`, `source` (the file), `kind`, `line` (1-based line, or
 record position for documents), `field` (the column at fault, when one is), `reason`, `raw` (the source text,
-cut at 4,096 characters) and `category`: `invalid` rows are errors and fail a `--strict` import; `skipped` rows
-are well-formed but not something the importer loads (a cron line in an auth log, a host that is down).
+cut at 4,096 characters), `category` and `lines`: `invalid` rows are errors and fail a `--strict` import;
+`skipped` rows are well-formed but not something the importer loads (a cron line in an auth log, a host that is
+down). `lines` is 1, except for a run of consecutive skipped lines recorded without their text (the kernel and
+cron lines of a syslog file): then the row stands for lines `line` to `line + lines - 1`, and the counts in
+`import_batches` are `sum(lines)`. One row per line:
+`SELECT *, unnest(generate_series(line, line + lines - 1)) AS each_line FROM rejected`.
 
 ## schema_version
 

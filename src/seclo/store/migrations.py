@@ -68,4 +68,10 @@ DROP TABLE experiment_runs;
 ALTER TABLE experiment_runs_v2 RENAME TO experiment_runs;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2))
+# A rejected row may stand for a run of consecutive lines (line .. line + lines - 1) with the same reason and no
+# text, such as the kernel and cron lines of a syslog file: one row per line made recording them the slowest step.
+_V3 = """
+ALTER TABLE rejected ADD COLUMN lines BIGINT DEFAULT 1;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
