@@ -238,6 +238,7 @@ class _Resolver:
                     source=doc.path,
                     min_events=min_events,
                     alert_tiers=tiers,
+                    runbook_url=slo.metadata.annotations.get(RUNBOOK_URL) or None,
                 )
             )
         return out
@@ -390,6 +391,7 @@ def _sources(
 
 MIN_EVENTS = "seclo/min-events"
 ALERT_TIERS = "seclo/alert-tiers"
+RUNBOOK_URL = "seclo/runbook-url"
 
 
 def _annotations(doc: _Doc, annotations: dict[str, str]) -> tuple[float, frozenset[Severity]]:
