@@ -572,6 +572,57 @@ def experiment_recover_command(workspace: Path | None) -> None:
         raise click.exceptions.Exit(1)
 
 
+@slo_group.command("rules")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the rule file here (atomically) [default: standard output].",
+)
+@click.option(
+    "--tests",
+    "tests_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write `promtool test rules` unit tests for the rules in --out (needs --out).",
+)
+@workspace_option
+def slo_rules_command(out: Path | None, tests_out: Path | None, workspace: Path | None) -> None:
+    """Write Prometheus recording and alerting rules for every SLO in slos/ whose SLI PromQL can express.
+
+    Per objective: the error ratio over 5m ... 3d and over the period, the SLO's objective, error budget,
+    period and budget remaining, multi-window multi-burn-rate page and ticket alerts (the windows and
+    factors of `seclo slo status`) and an absent-data alert. Objectives that cannot be written in PromQL
+    (sql sources, Timeslices budgeting...) are listed as skipped, with the reason, on standard error and at
+    the top of the file. Check the output with `promtool check rules`; docs/prometheus.md explains it.
+
+    Example: seclo slo rules --out seclo-rules.yaml --tests seclo-rules-test.yaml
+    """
+    from seclo.atomic import write_text_atomic  # noqa: PLC0415
+    from seclo.prometheus.rule_file import render_rule_file  # noqa: PLC0415
+    from seclo.prometheus.rule_tests import render_rule_tests  # noqa: PLC0415
+    from seclo.prometheus.rules import build_rules  # noqa: PLC0415
+    from seclo.slo.loader import load_slo_documents  # noqa: PLC0415
+
+    if tests_out is not None and out is None:
+        raise click.UsageError("--tests needs --out: the tests name the rule file they load")
+    ws = _open_workspace(workspace)
+    rule_set = build_rules(load_slo_documents(ws.root / "slos").objectives)
+    for skipped in rule_set.skipped:
+        click.echo(f"skipped {skipped.slo} objective {skipped.objective}: {skipped.reason}", err=True)
+    text = render_rule_file(rule_set)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_text_atomic(out, text)
+    click.echo(
+        f"wrote {out}: {len(rule_set.objectives)} objective(s), {len(rule_set.skipped)} skipped", err=True
+    )
+    if tests_out is not None:
+        write_text_atomic(tests_out, render_rule_tests(rule_set, out, tests_out))
+        click.echo(f"wrote {tests_out}: run `promtool test rules {tests_out}`", err=True)
+
+
 def _minute(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 

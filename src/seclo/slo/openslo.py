@@ -17,6 +17,8 @@ seclo settings of an SLO go in its `metadata.annotations` (strings, so the file 
   snapshot) in the period the state is insufficient_data, which never alerts. Default 0.
 - `seclo/alert-tiers`: which multi-window burn-rate alert tiers apply: `page,ticket` (default), `page`,
   `ticket` or `none`.
+- `seclo/runbook-url`: where the on-call finds what to do; generated Prometheus alerts carry it as
+  `runbook_url`.
 """
 
 from __future__ import annotations
@@ -151,6 +153,7 @@ class Objective:
         source: the file the SLO came from, for messages.
         min_events: the minimum-events guard (annotation seclo/min-events).
         alert_tiers: the burn-rate alert tiers in force (annotation seclo/alert-tiers).
+        runbook_url: the runbook for its alerts (annotation seclo/runbook-url), or None.
     """
 
     slo_name: str
@@ -170,6 +173,7 @@ class Objective:
     source: Path | None = None
     min_events: float = 0
     alert_tiers: frozenset[Severity] = ALL_TIERS
+    runbook_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
