@@ -9,6 +9,7 @@ import pytest
 
 from seclo.errors import StoreError
 from seclo.store import SCHEMA_VERSION, TABLES, Store, open_store
+from seclo.store.schema import RECORD_TABLES
 
 
 def test_migrated_store_matches_the_documented_schema(store: Store) -> None:
@@ -62,3 +63,14 @@ def test_read_only_store_refuses_writes(tmp_path: Path) -> None:
     open_store(path).close()
     with open_store(path, read_only=True) as store, pytest.raises(duckdb.Error):
         store.conn.execute("DELETE FROM auth_events").fetchall()
+
+
+def test_playbook_record_tables_match_the_documented_schema(store: Store) -> None:
+    """The playbook tables exist with exactly the documented columns and no import bookkeeping columns."""
+    for spec in RECORD_TABLES:
+        rows = store.conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [spec.name],
+        ).fetchall()
+        assert rows == [(c.name, c.sql_type) for c in spec.columns], spec.name
