@@ -908,6 +908,11 @@ def risk_calibrate_command(
         click.echo(f"wrote {out}")
 
 
+from seclo.cli_playbook import playbook_group  # noqa: E402 - the group lives in its own module
+
+cli.add_command(playbook_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping seclo errors to a message and exit code 2."""
     try:

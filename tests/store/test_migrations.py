@@ -10,6 +10,7 @@ import pytest
 from seclo.errors import StoreError
 from seclo.store import SCHEMA_VERSION, TABLES, Store, open_store
 from seclo.store.migrations import MIGRATIONS
+from seclo.store.schema import RECORD_TABLES
 
 
 def test_migrated_store_matches_the_documented_schema(store: Store) -> None:
@@ -81,3 +82,14 @@ def test_a_version_1_store_keeps_its_rejected_rows_as_single_lines(tmp_path: Pat
     with open_store(path) as store:
         assert store.version == SCHEMA_VERSION
         assert store.conn.execute("SELECT line, lines FROM rejected").fetchall() == [(7, 1)]
+
+
+def test_playbook_record_tables_match_the_documented_schema(store: Store) -> None:
+    """The playbook tables exist with exactly the documented columns and no import bookkeeping columns."""
+    for spec in RECORD_TABLES:
+        rows = store.conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [spec.name],
+        ).fetchall()
+        assert rows == [(c.name, c.sql_type) for c in spec.columns], spec.name

@@ -5,7 +5,7 @@ Run `python -m seclo.store.datamodel_doc > docs/data-model.md` after changing se
 
 from __future__ import annotations
 
-from seclo.store.schema import TABLES
+from seclo.store.schema import RECORD_TABLES, TABLES, TableSpec
 
 __all__ = ["render_data_model"]
 
@@ -58,6 +58,14 @@ cron lines of a syslog file): then the row stands for lines `line` to `line + li
 The migrations applied to the store, by version.
 """
 
+_RECORDS = """\
+# Playbook records
+
+Tables seclo writes while running playbooks (see docs/playbooks.md). Nothing is imported into them, so they have
+no `row_key` or `batch_id`. `playbook_audit` is append-only: seclo never updates or deletes its rows, and each
+row carries the hash of the one before, so `seclo playbook verify-audit` finds a changed or removed row.
+"""
+
 
 def render_data_model() -> str:
     """The Markdown for docs/data-model.md."""
@@ -66,15 +74,26 @@ def render_data_model() -> str:
         kinds = ", ".join(f"`{k}`" for k in spec.kinds) or "written by seclo"
         key = f"; key ({', '.join(spec.key)})" if spec.key else ""
         parts.append(f"## {spec.name}\n\n{spec.doc} Import kind: {kinds}. Merge: {spec.merge}{key}.\n")
-        parts.append("| column | type | required | values | meaning | OCSF / ECS / source field |")
-        parts.append("|---|---|---|---|---|---|")
-        for c in spec.columns:
-            values = ", ".join(c.choices)
-            required = "yes" if c.required else ""
-            parts.append(f"| {c.name} | {c.sql_type} | {required} | {values} | {c.doc} | {c.maps_to} |")
-        parts.append("")
+        parts += _columns(spec)
     parts.append(_BOOKKEEPING)
+    parts.append(_RECORDS)
+    for spec in RECORD_TABLES:
+        parts.append(f"## {spec.name}\n\n{spec.doc}\n")
+        parts += _columns(spec)
     return "\n".join(parts)
+
+
+def _columns(spec: TableSpec) -> list[str]:
+    lines = [
+        "| column | type | required | values | meaning | OCSF / ECS / source field |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in spec.columns:
+        values = ", ".join(c.choices)
+        required = "yes" if c.required else ""
+        lines.append(f"| {c.name} | {c.sql_type} | {required} | {values} | {c.doc} | {c.maps_to} |")
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":

@@ -74,4 +74,23 @@ _V3 = """
 ALTER TABLE rejected ADD COLUMN lines BIGINT DEFAULT 1;
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3))
+# Playbooks: runs (the UNIQUE idempotency key makes each trigger occurrence run at most once), the hash-chained
+# audit trail, level-triggered signal episodes and the records `store` steps write.
+_V4 = """
+CREATE TABLE playbook_runs (
+    run_id VARCHAR PRIMARY KEY, playbook VARCHAR NOT NULL, "mode" VARCHAR NOT NULL,
+    trigger_type VARCHAR NOT NULL, occurrence VARCHAR NOT NULL, idempotency_key VARCHAR NOT NULL UNIQUE,
+    started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, status VARCHAR NOT NULL, next_step INTEGER NOT NULL,
+    failed_step VARCHAR, error VARCHAR, context VARCHAR);
+CREATE TABLE playbook_audit (
+    seq BIGINT PRIMARY KEY, recorded_at TIMESTAMP NOT NULL, run_id VARCHAR, playbook VARCHAR,
+    event VARCHAR NOT NULL, step VARCHAR, detail VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,
+    hash VARCHAR NOT NULL);
+CREATE TABLE playbook_episodes (
+    signal VARCHAR PRIMARY KEY, started_at TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL);
+CREATE TABLE playbook_records (
+    recorded_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL, playbook VARCHAR NOT NULL, step VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL, subject VARCHAR, fields VARCHAR);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))

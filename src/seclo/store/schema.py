@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TABLES", "Column", "Merge", "TableSpec", "table"]
+__all__ = ["RECORD_TABLES", "TABLES", "Column", "Merge", "TableSpec", "table"]
 
 Merge = Literal["multiset", "upsert", "append"]
 
@@ -362,6 +362,127 @@ TABLES: tuple[TableSpec, ...] = (
                 ("passed", "detection_missed", "remediation_missed", "deviated", "aborted"),
             ),
             Column("journal", "VARCHAR", "The run's JSON journal file.", ""),
+        ),
+    ),
+)
+
+
+# Tables seclo writes for its own records (playbook automation). Nothing imports into them, so they have no
+# row_key or batch_id; their constraints (keys, NOT NULL) live in the migration.
+RECORD_TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        name="playbook_runs",
+        kinds=(),
+        merge="append",
+        time_column="started_at",
+        doc="One run of a playbook for one trigger occurrence (written by `seclo playbook`).",
+        columns=(
+            Column("run_id", "VARCHAR", "Run identifier.", "", True),
+            Column("playbook", "VARCHAR", "Playbook name (metadata.name).", "", True),
+            Column("mode", "VARCHAR", "How it ran.", "", True, ("manual", "approval", "automatic")),
+            Column("trigger_type", "VARCHAR", "The trigger's type.", "", True),
+            Column(
+                "occurrence",
+                "VARCHAR",
+                "The trigger occurrence, such as an alert fingerprint and start.",
+                "",
+                True,
+            ),
+            Column(
+                "idempotency_key",
+                "VARCHAR",
+                "Playbook and occurrence; unique, so each runs at most once.",
+                "",
+                True,
+            ),
+            Column("started_at", "TIMESTAMP", "Start (UTC).", "", True),
+            Column("finished_at", "TIMESTAMP", "End (UTC); NULL while running or waiting.", ""),
+            Column(
+                "status",
+                "VARCHAR",
+                "Where the run is.",
+                "",
+                True,
+                ("running", "waiting_approval", "succeeded", "failed"),
+            ),
+            Column("next_step", "INTEGER", "Index of the next step to run (0-based).", "", True),
+            Column("failed_step", "VARCHAR", "The step that failed.", ""),
+            Column("error", "VARCHAR", "Why it failed (secrets redacted).", ""),
+            Column(
+                "context", "VARCHAR", "JSON: trigger fields and step outputs so far (secrets redacted).", ""
+            ),
+        ),
+    ),
+    TableSpec(
+        name="playbook_audit",
+        kinds=(),
+        merge="append",
+        time_column="recorded_at",
+        doc=(
+            "Append-only audit trail of playbook evaluations, decisions, approvals and steps. Each record's hash "
+            "is SHA-256 over its canonical JSON and the previous record's hash (`seclo playbook verify-audit`)."
+        ),
+        columns=(
+            Column("seq", "BIGINT", "Position in the chain, from 1.", "", True),
+            Column("recorded_at", "TIMESTAMP", "When (UTC).", "", True),
+            Column("run_id", "VARCHAR", "The run, when the record belongs to one.", ""),
+            Column("playbook", "VARCHAR", "Playbook name.", ""),
+            Column(
+                "event",
+                "VARCHAR",
+                "What happened.",
+                "",
+                True,
+                (
+                    "decision",
+                    "run_start",
+                    "approval_requested",
+                    "approval",
+                    "manual",
+                    "step_start",
+                    "step_end",
+                    "error",
+                    "run_end",
+                ),
+            ),
+            Column("step", "VARCHAR", "The step, when the record is about one.", ""),
+            Column(
+                "detail",
+                "VARCHAR",
+                "Canonical JSON details (secrets redacted, outputs as SHA-256 digests).",
+                "",
+                True,
+            ),
+            Column("prev_hash", "VARCHAR", "The previous record's hash (64 zeros for the first).", "", True),
+            Column("hash", "VARCHAR", "SHA-256 of this record's canonical JSON and prev_hash.", "", True),
+        ),
+    ),
+    TableSpec(
+        name="playbook_episodes",
+        kinds=(),
+        merge="upsert",
+        key=("signal",),
+        doc="A level-triggered signal (an SLO alert firing, a budget policy step reached) while it lasts.",
+        columns=(
+            Column("signal", "VARCHAR", "The signal, such as slo_alert:login:page-quick.", "", True),
+            Column("started_at", "TIMESTAMP", "First evaluation that saw it (UTC).", "", True),
+            Column("last_seen", "TIMESTAMP", "Latest evaluation that saw it (UTC).", "", True),
+        ),
+    ),
+    TableSpec(
+        name="playbook_records",
+        kinds=(),
+        merge="append",
+        time_column="recorded_at",
+        doc="A record a playbook's `store` step wrote.",
+        columns=(
+            Column("recorded_at", "TIMESTAMP", "When (UTC).", "", True),
+            Column("run_id", "VARCHAR", "The run that wrote it.", "", True),
+            Column("playbook", "VARCHAR", "Playbook name.", "", True),
+            Column("step", "VARCHAR", "The step that wrote it.", "", True),
+            Column("kind", "VARCHAR", "The record's kind, as the playbook names it.", "", True),
+            Column("subject", "VARCHAR", "What it is about.", ""),
+            Column("fields", "VARCHAR", "JSON object of the rendered fields (secrets redacted).", ""),
         ),
     ),
 )
