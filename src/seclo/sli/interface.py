@@ -61,7 +61,7 @@ class SliSeries:
 class IndicatorParams(BaseModel):
     """Base of an indicator's parameters as written in an SLO file; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Indicator(ABC):

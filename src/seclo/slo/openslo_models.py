@@ -101,7 +101,7 @@ ZoneName = Annotated[str, AfterValidator(_zone)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Metadata(_Strict):
