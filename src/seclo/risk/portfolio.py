@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from seclo.risk.scenario import Scenario
-from seclo.risk.simulate import simulate_portfolio
+from seclo.risk.simulate import ScenarioLosses, map_portfolio
 from seclo.risk.summary import (
     AnalyticCheck,
     Exceedance,
@@ -105,7 +105,9 @@ def run_portfolio(
     total = np.zeros(runs)
     by_category: dict[str, Floats] = {}
     results: list[ScenarioResult] = []
-    for simulated in simulate_portfolio(scenarios, runs, seed):
+
+    def reduce(simulated: ScenarioLosses) -> tuple[ScenarioResult, Floats]:
+        # Runs on a worker thread: summaries of every variant, keeping only the baseline's yearly losses.
         scenario = simulated.scenario
         base = simulated.losses[0]
         variants = []
@@ -122,11 +124,14 @@ def run_portfolio(
                     value,
                 )
             )
-        total += base
-        category = by_category.setdefault(scenario.category, np.zeros(runs))
-        category += base
         kept = base.copy() if keep_losses else np.zeros(0)
-        results.append(ScenarioResult(scenario, tuple(variants), kept))
+        return ScenarioResult(scenario, tuple(variants), kept), base
+
+    for result, base in map_portfolio(scenarios, runs, seed, reduce):
+        total += base
+        category = by_category.setdefault(result.scenario.category, np.zeros(runs))
+        category += base
+        results.append(result)
     curve = exceedance_curve(total)
     return PortfolioResult(
         runs=runs,

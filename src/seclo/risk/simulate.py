@@ -21,18 +21,30 @@ Random numbers:
 
 from __future__ import annotations
 
+import os
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from seclo.risk.scenario import Correlation, Scenario, Variant
 
-__all__ = ["CHUNK", "ScenarioLosses", "scenario_stream", "simulate_portfolio", "simulate_scenario"]
+__all__ = [
+    "CHUNK",
+    "ScenarioLosses",
+    "map_portfolio",
+    "scenario_stream",
+    "simulate_portfolio",
+    "simulate_scenario",
+]
 
 Floats = npt.NDArray[np.float64]
+T = TypeVar("T")
 CHUNK = 1 << 17
 
 
@@ -176,16 +188,50 @@ def _group_factor(seed: int, group: str, runs: int) -> Callable[[int, int], Floa
     return lambda start, n: values[start : start + n]
 
 
-def simulate_portfolio(scenarios: Sequence[Scenario], runs: int, seed: int) -> Iterator[ScenarioLosses]:
-    """Simulate each scenario in turn (streaming: one scenario's arrays in memory at a time).
+def map_portfolio(
+    scenarios: Sequence[Scenario],
+    runs: int,
+    seed: int,
+    then: Callable[[ScenarioLosses], T],
+    workers: int | None = None,
+) -> Iterator[T]:
+    """Simulate each scenario and yield `then(its losses)`, in scenario order.
 
-    The caller sums `.baseline` per run for the portfolio's annual loss.
+    Scenarios run on up to `workers` threads (default: the CPUs, at most 4): numpy releases the GIL in its
+    random draws, sorts and ufuncs. Each scenario has its own stream, so results do not depend on the threads.
+    At most workers + 1 scenarios are in flight, so memory stays bounded by a few scenarios' arrays; `then`
+    runs on the worker thread and should reduce them (to summaries) before they are yielded.
     """
     factors = {
         s.correlation.group: _group_factor(seed, s.correlation.group, runs)
         for s in scenarios
         if s.correlation is not None
     }
-    for scenario in scenarios:
+
+    def one(scenario: Scenario) -> T:
         group = scenario.correlation.group if scenario.correlation is not None else None
-        yield simulate_scenario(scenario, runs, seed, factors.get(group) if group else None)
+        return then(simulate_scenario(scenario, runs, seed, factors.get(group) if group else None))
+
+    count = workers or min(4, os.cpu_count() or 1)
+    if count <= 1 or len(scenarios) <= 1:
+        for scenario in scenarios:
+            yield one(scenario)
+        return
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        pending: deque[Future[T]] = deque()
+        for scenario in scenarios:
+            pending.append(pool.submit(one, scenario))
+            if len(pending) > count:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def simulate_portfolio(
+    scenarios: Sequence[Scenario], runs: int, seed: int, workers: int | None = None
+) -> Iterator[ScenarioLosses]:
+    """Simulate each scenario in turn, yielding its losses (a few scenarios' arrays in memory at a time).
+
+    The caller sums `.baseline` per run for the portfolio's annual loss.
+    """
+    return map_portfolio(scenarios, runs, seed, lambda losses: losses, workers)
