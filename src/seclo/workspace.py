@@ -14,7 +14,15 @@ from seclo.errors import ConfigError
 from seclo.slo.starter import write_starter_slos
 from seclo.userfile import load_model
 
-__all__ = ["CONFIG_NAME", "SUBFOLDERS", "Settings", "StoreSettings", "Workspace", "init_workspace"]
+__all__ = [
+    "CONFIG_NAME",
+    "SUBFOLDERS",
+    "PrometheusSettings",
+    "Settings",
+    "StoreSettings",
+    "Workspace",
+    "init_workspace",
+]
 
 CONFIG_NAME = "seclo.yaml"
 SUBFOLDERS = ("slos", "experiments", "playbooks", "risk")
@@ -42,6 +50,13 @@ class SlaDays(_Strict):
     low: int = Field(default=120, ge=1)
 
 
+class PrometheusSettings(_Strict):
+    """The Prometheus server that SLOs with a `prometheus` metric source query (unless a DataSource names one)."""
+
+    url: str = Field(default="http://127.0.0.1:9090", pattern=r"^https?://")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(_Strict):
     """The contents of seclo.yaml."""
 
@@ -50,6 +65,7 @@ class Settings(_Strict):
     timezone: str = "UTC"
     store: StoreSettings = StoreSettings()
     sla_days: SlaDays = SlaDays()
+    prometheus: PrometheusSettings = PrometheusSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -78,6 +94,11 @@ sla_days:
   high: 30
   medium: 90
   low: 120
+# The Prometheus that SLOs with a `prometheus` metric source query (a DataSource's connectionDetails.url
+# overrides it). Its HTTP API is read with query_range; see docs/prometheus.md.
+prometheus:
+  url: http://127.0.0.1:9090
+  timeout_seconds: 30
 """
 
 
