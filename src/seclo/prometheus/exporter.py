@@ -18,7 +18,16 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from seclo.prometheus import names
 from seclo.prometheus.figures import ExportFigures
 
-__all__ = ["STATES", "ExporterHealth", "MonotonicCounters", "render", "unix_seconds"]
+__all__ = [
+    "STATES",
+    "ExporterHealth",
+    "MonotonicCounters",
+    "metric_families",
+    "render",
+    "render_figures",
+    "render_health",
+    "unix_seconds",
+]
 
 STATES = ("met", "breached", "no_data", "insufficient_data")
 
@@ -41,8 +50,13 @@ class MonotonicCounters:
     owns it.
     """
 
-    def __init__(self) -> None:
-        self._high: dict[tuple[str, ...], float] = {}
+    def __init__(self, highs: dict[tuple[str, ...], float] | None = None) -> None:
+        self._high: dict[tuple[str, ...], float] = dict(highs or {})
+
+    @property
+    def highs(self) -> dict[tuple[str, ...], float]:
+        """The highest value exported so far per counter (to carry the state to another process)."""
+        return dict(self._high)
 
     def apply(self, key: tuple[str, ...], value: float) -> float:
         """The value to export for the counter `key` whose store count is now `value`."""
@@ -186,14 +200,31 @@ def _health_families(health: ExporterHealth) -> list[Metric]:
     ]
 
 
-def render(figures: ExportFigures | None, health: ExporterHealth, counters: MonotonicCounters) -> bytes:
-    """The text exposition format (0.0.4) of the figures (None: health only) and the exporter's health."""
+def metric_families(
+    figures: ExportFigures | None, health: ExporterHealth, counters: MonotonicCounters
+) -> list[Metric]:
+    """Every metric family of /metrics: the figures (None: health only) and the exporter's health."""
     families: list[Metric] = []
     if figures is not None:
         families += _objective_families(figures, counters)
         families += _security_families(figures)
     families += _health_families(health)
-    return generate_latest(_Families(families))
+    return families
+
+
+def render_figures(figures: ExportFigures, counters: MonotonicCounters) -> bytes:
+    """The text exposition format (0.0.4) of the per-objective series and the security SLIs."""
+    return generate_latest(_Families(_objective_families(figures, counters) + _security_families(figures)))
+
+
+def render_health(health: ExporterHealth) -> bytes:
+    """The exporter's health series; appended to render_figures' text (text format families concatenate)."""
+    return generate_latest(_Families(_health_families(health)))
+
+
+def render(figures: ExportFigures | None, health: ExporterHealth, counters: MonotonicCounters) -> bytes:
+    """The whole /metrics text: the figures (None: health only) and the exporter's health."""
+    return (b"" if figures is None else render_figures(figures, counters)) + render_health(health)
 
 
 def unix_seconds(moment: datetime) -> float:

@@ -150,8 +150,17 @@ def read_security(store: Store, workspace: Workspace, at: datetime) -> SecurityF
     )
 
 
+_Counts = dict[tuple[str, str, timedelta | None], tuple[float, float] | None]
+
+
 def _objective_figures(
-    objective: Objective, index: int, store: Store, workspace: Workspace, at: datetime, cache: SeriesCache
+    objective: Objective,
+    index: int,
+    store: Store,
+    workspace: Workspace,
+    at: datetime,
+    cache: SeriesCache,
+    counts: _Counts,
 ) -> ObjectiveFigures | None:
     """One objective, or None when its SLI is not read from the store (a Prometheus or unknown source)."""
     resolved = store_indicator(objective, workspace)
@@ -159,15 +168,15 @@ def _objective_figures(
         return None
     indicator, params = resolved
     result = evaluate_objective_in_store(objective, store, workspace, at, cache)
-    good: float | None
-    total: float | None
-    if indicator.kind == "events":
-        good, total = _running_totals(
-            store, indicator, params, objective.time_slice_window or DEFAULT_STEP, at
-        )
-    else:
-        latest = _latest_snapshot(store, indicator, params, at)
-        good, total = (None, None) if latest is None else latest
+    step = objective.time_slice_window or DEFAULT_STEP
+    key = (indicator.name, params.model_dump_json(), step if indicator.kind == "events" else None)
+    if key not in counts:  # objectives over the same SLI and parameters share one query
+        if indicator.kind == "events":
+            counts[key] = _running_totals(store, indicator, params, step, at)
+        else:
+            counts[key] = _latest_snapshot(store, indicator, params, at)
+    found = counts[key]
+    good, total = (None, None) if found is None else found
     return ObjectiveFigures(result, str(index), indicator.kind, good, total)
 
 
@@ -182,6 +191,7 @@ def read_figures(workspace: Workspace, store: Store, at: datetime) -> ExportFigu
     """
     catalog = load_slo_documents(workspace.root / "slos")
     cache: SeriesCache = {}
+    counts: _Counts = {}
     seen: dict[str, int] = {}
     objectives: list[ObjectiveFigures] = []
     errors = 0
@@ -191,7 +201,7 @@ def read_figures(workspace: Workspace, store: Store, at: datetime) -> ExportFigu
         if isinstance(objective.indicator, PrometheusIndicator):
             continue  # read from Prometheus, which scrapes this exporter: never exported back
         try:
-            figures = _objective_figures(objective, index, store, workspace, at, cache)
+            figures = _objective_figures(objective, index, store, workspace, at, cache, counts)
         except SecloError:
             errors += 1
             continue

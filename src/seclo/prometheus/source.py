@@ -9,6 +9,8 @@ length), and the value is turned into the slice's amount in one of three ways:
   counter such as `sum(seclo_sli_events_total{slo="x"})`), and a slice's amount is the growth from the
   previous slice end to this one. A drop is a counter reset (the amount is the new value); a gap in the
   samples is bridged by the last value seen, so the growth across it lands in the slice where it reappears.
+  The slice in which a counter first appears counts nothing: there is no value at its start to grow from
+  (Prometheus' own `increase()` likewise ignores a new series' first value).
 - Otherwise the value at the slice's end is the amount itself (a gauge, or a recording rule per slice).
 
 Ratio shapes: good/total, or bad/total (good = total - bad). A raw ratio (rawType success or failure) and a

@@ -1,12 +1,17 @@
 """The background refresh of `seclo serve`: read the store on an interval, render /metrics once, keep the bytes.
 
-One thread does all the store work, so scrapes never touch the store and never wait for it: a request takes
-the current `Exposition` (one attribute read, atomic under the GIL) and writes its bytes. Each refresh opens
-the store read-only and closes it again, so `seclo import` can take the write lock between refreshes. When the
-store cannot be opened (locked, missing) or slos/ is invalid, the previous figures keep being served and
-`seclo_exporter_refresh_errors_total` counts the failure.
+A background thread drives the refreshes, so scrapes never touch the store and never wait for it: a request
+takes the current `Exposition` (one attribute read, atomic under the GIL) and writes its bytes. The work of a
+refresh (DuckDB queries, the SLO maths for every objective, rendering the text) runs in one long-lived
+worker process: done in a thread of the serving process it would hold the GIL for seconds with many SLOs,
+and every scrape arriving meanwhile would wait for the GIL in 5 ms turns. The thread only waits for the
+worker's answer, without the GIL.
 
-The same thread merges the Alertmanager inbox into the store (opening it for writing briefly) when payloads
+Each refresh opens the store read-only and closes it again, so `seclo import` can take the write lock
+between refreshes. When the store cannot be opened (locked, missing) or slos/ is invalid, the previous
+figures keep being served and `seclo_exporter_refresh_errors_total` counts the failure.
+
+The thread also merges the Alertmanager inbox into the store (opening it for writing briefly) when payloads
 are pending: at each refresh, as soon as a payload arrives, and every few seconds while the store is busy.
 """
 
@@ -14,19 +19,28 @@ from __future__ import annotations
 
 import gzip
 import logging
+import multiprocessing
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from seclo.errors import SecloError
-from seclo.prometheus.exporter import ExporterHealth, MonotonicCounters, render, unix_seconds
-from seclo.prometheus.figures import ExportFigures, read_figures
+from seclo.prometheus.exporter import (
+    ExporterHealth,
+    MonotonicCounters,
+    render_figures,
+    render_health,
+    unix_seconds,
+)
+from seclo.prometheus.figures import read_figures
 from seclo.server.inbox import AlertInbox
 from seclo.store import open_store
 from seclo.workspace import Workspace
 
-__all__ = ["Exposition", "Refresher"]
+__all__ = ["Exposition", "Refresher", "read_and_render"]
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +61,39 @@ class Exposition:
         return cls(body, gzip.compress(body, compresslevel=6, mtime=0))
 
 
+def read_and_render(
+    workspace: Workspace, at: datetime, highs: dict[tuple[str, ...], float]
+) -> tuple[bytes, dict[tuple[str, ...], float]]:
+    """In the worker process: the figures at `at` rendered, and the counters' new highs.
+
+    Raises:
+        SecloError: the store cannot be opened, or slos/ is invalid.
+    """
+    settings = workspace.settings.store
+    counters = MonotonicCounters(highs)
+    with open_store(
+        workspace.store_path, read_only=True, memory_limit=settings.memory_limit, threads=settings.threads
+    ) as store:
+        figures = read_figures(workspace, store, at)
+    return render_figures(figures, counters), counters.highs
+
+
 class Refresher:
-    """Keeps the /metrics exposition of a workspace fresh from a background thread."""
+    """Keeps the /metrics exposition of a workspace fresh from a background thread and a worker process."""
 
     def __init__(self, workspace: Workspace, interval: timedelta, inbox: AlertInbox | None = None) -> None:
         self.workspace = workspace
         self.interval = interval
         self.inbox = inbox
-        self._counters = MonotonicCounters()
-        self._figures: ExportFigures | None = None
+        self._highs: dict[tuple[str, ...], float] = {}
+        self._figures = b""
         self._errors = 0
         self._last_success: float | None = None
         self._duration = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self.exposition = Exposition.of(self._render())
 
     @property
@@ -71,27 +103,37 @@ class Refresher:
 
     def _render(self) -> bytes:
         health = ExporterHealth(self._last_success, self._duration, self._errors)
-        return render(self._figures, health, self._counters)
+        return self._figures + render_health(health)
+
+    def _worker(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
 
     def refresh(self) -> bool:
         """Read the store once and replace the exposition; False (and one more error counted) on failure."""
         began = time.perf_counter()
-        at = datetime.now(UTC).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # whole ms: exact as a float timestamp
         ok = True
         try:
-            settings = self.workspace.settings.store
-            with open_store(
-                self.workspace.store_path,
-                read_only=True,
-                memory_limit=settings.memory_limit,
-                threads=settings.threads,
-            ) as store:
-                self._figures = read_figures(self.workspace, store, at)
+            future = self._worker().submit(read_and_render, self.workspace, at, self._highs)
+            self._figures, self._highs = future.result()
             self._last_success = unix_seconds(at)
         except SecloError as exc:
             ok = False
             self._errors += 1
             log.warning("refresh failed, serving the previous figures: %s", exc)
+        except BrokenProcessPool:
+            ok = False
+            self._errors += 1
+            self._pool = None
+            log.error("the refresh worker process died; starting a new one")  # noqa: TRY400 - no traceback
+        except Exception:
+            # Anything else (a DuckDB failure seclo does not translate) must not end the refreshes for good.
+            ok = False
+            self._errors += 1
+            log.exception("refresh failed unexpectedly, serving the previous figures")
         self._duration = time.perf_counter() - began
         self.exposition = Exposition.of(self._render())
         return ok
@@ -124,11 +166,14 @@ class Refresher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread, after the refresh in progress if any."""
+        """Stop the thread, after the refresh in progress if any, and the worker process."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _run(self) -> None:
         due = time.monotonic()
