@@ -106,6 +106,8 @@ class Refresher:
         return self._figures + render_health(health)
 
     def _worker(self) -> ProcessPoolExecutor:
+        if self._stop.is_set():
+            raise BrokenProcessPool("seclo serve is stopping")
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
@@ -126,6 +128,8 @@ class Refresher:
             log.warning("refresh failed, serving the previous figures: %s", exc)
         except BrokenProcessPool:
             ok = False
+            if self._stop.is_set():
+                return ok
             self._errors += 1
             self._pool = None
             log.error("the refresh worker process died; starting a new one")  # noqa: TRY400 - no traceback
@@ -166,14 +170,18 @@ class Refresher:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread, after the refresh in progress if any, and the worker process."""
+        """Stop the thread and the worker process, without waiting for a refresh in progress."""
         self._stop.set()
         self._wake.set()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # A refresh of thousands of SLOs takes a minute: end the worker rather than wait for it. The
+            # executor has no public way to do so; its process table has been `_processes` since 3.2.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
         if self._thread is not None:
             self._thread.join()
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
 
     def _run(self) -> None:
         due = time.monotonic()
