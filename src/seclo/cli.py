@@ -625,6 +625,12 @@ def risk_calibrate_command(
         click.echo(f"wrote {out}")
 
 
+# The analyze commands live in their own module (they are many); registered here, after the helpers they use.
+from seclo.cli_analyze import analyze_group  # noqa: E402
+
+cli.add_command(analyze_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, mapping seclo errors to a message and exit code 2."""
     try:
