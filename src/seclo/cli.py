@@ -959,6 +959,10 @@ def risk_calibrate_command(
 from seclo.cli_playbook import playbook_group  # noqa: E402 - the group lives in its own module
 
 cli.add_command(playbook_group)
+# The analyze commands live in their own module (they are many); registered here, after the helpers they use.
+from seclo.cli_analyze import analyze_group  # noqa: E402
+
+cli.add_command(analyze_group)
 
 
 def main(argv: list[str] | None = None) -> None:
