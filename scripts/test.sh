@@ -10,8 +10,9 @@ if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
     $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
-# promtool (Debian's prometheus package) checks and unit-tests the generated Prometheus rules.
-if ! command -v promtool >/dev/null 2>&1; then
+# Debian's prometheus package: promtool checks and unit-tests the generated rules, and the integration tests
+# run the real Prometheus server against `seclo serve`.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
     sudo=""
     if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
     $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus

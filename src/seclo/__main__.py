@@ -2,4 +2,6 @@
 
 from seclo.cli import main
 
-main()
+# Guarded: `seclo serve` starts a worker process with the "spawn" method, which imports this module again.
+if __name__ == "__main__":
+    main()

@@ -623,6 +623,54 @@ def slo_rules_command(out: Path | None, tests_out: Path | None, workspace: Path 
         click.echo(f"wrote {tests_out}: run `promtool test rules {tests_out}`", err=True)
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=9464, show_default=True, help="Port (0: any free port)."
+)
+@click.option(
+    "--refresh", default="60s", show_default=True, help="How often the store is read: 30s, 5m, 1h..."
+)
+@workspace_option
+def serve_command(host: str, port: int, refresh: str, workspace: Path | None) -> None:
+    """Serve /metrics for Prometheus and receive Alertmanager webhooks, until interrupted.
+
+    \b
+    GET  /metrics        every SLO's SLI counters, objective, attainment, error budget, burn rates and
+                         alerts, the security SLIs, and the exporter's health (docs/prometheus.md)
+    POST /alertmanager   Alertmanager webhook (version 4): alerts become incidents in the store
+    The figures are read from the store every --refresh, in the background; scrapes get the last figures
+    at once. Listens on 127.0.0.1 unless --host says otherwise: there is no authentication.
+
+    Example: seclo serve --port 9464 --refresh 30s
+    """
+    import logging  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    from seclo.server import serve  # noqa: PLC0415
+    from seclo.sli.incidents import parse_duration  # noqa: PLC0415
+
+    try:
+        interval = parse_duration(refresh)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--refresh") from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = serve(_open_workspace(workspace), host, port, interval)
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    click.echo(f"seclo serve: listening on {server.url} (GET /metrics, POST /alertmanager)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
 def _minute(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
@@ -911,6 +959,10 @@ def risk_calibrate_command(
 from seclo.cli_playbook import playbook_group  # noqa: E402 - the group lives in its own module
 
 cli.add_command(playbook_group)
+# The analyze commands live in their own module (they are many); registered here, after the helpers they use.
+from seclo.cli_analyze import analyze_group  # noqa: E402
+
+cli.add_command(analyze_group)
 
 
 def main(argv: list[str] | None = None) -> None:

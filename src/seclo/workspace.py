@@ -20,6 +20,7 @@ __all__ = [
     "SUBFOLDERS",
     "AllowSettings",
     "ExperimentSettings",
+    "PrometheusSettings",
     "Settings",
     "StoreSettings",
     "Workspace",
@@ -84,6 +85,13 @@ class ExperimentSettings(_Strict):
     folder: str = Field(default=".seclo/experiments", description="Journals and state files.")
 
 
+class PrometheusSettings(_Strict):
+    """The Prometheus server that SLOs with a `prometheus` metric source query (unless a DataSource names one)."""
+
+    url: str = Field(default="http://127.0.0.1:9090", pattern=r"^https?://")
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(_Strict):
     """The contents of seclo.yaml."""
 
@@ -93,6 +101,7 @@ class Settings(_Strict):
     store: StoreSettings = StoreSettings()
     sla_days: SlaDays = SlaDays()
     experiments: ExperimentSettings = ExperimentSettings()
+    prometheus: PrometheusSettings = PrometheusSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -127,6 +136,11 @@ experiments:
     hosts: [127.0.0.1, "::1", localhost]
     ports: ["1024-65535"]
     paths: ["."]
+# The Prometheus that SLOs with a `prometheus` metric source query (a DataSource's connectionDetails.url
+# overrides it). Its HTTP API is read with query_range; see docs/prometheus.md.
+prometheus:
+  url: http://127.0.0.1:9090
+  timeout_seconds: 30
 """
 
 

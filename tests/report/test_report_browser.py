@@ -138,3 +138,38 @@ def test_report_renders_offline_with_visible_charts(tmp_path: Path) -> None:
         colours, inked = _ink(crop)
         assert colours > 20, "a chart should draw lines, fills and text in several colours"
         assert inked > 0.03, "a chart should not be blank"
+
+
+def test_analytics_page_renders_offline_with_visible_charts(tmp_path: Path) -> None:
+    """`seclo analyze together --html` (every analysis as a section) renders in chromium without errors or
+    requests, with a chart per figure laid out inside the page."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from seclo.cli import cli  # noqa: PLC0415
+
+    demo = run_demo(tmp_path / "demo", days=30, seed=3, auth_events=20_000)
+    page = tmp_path / "analytics.html"
+    at = "--at=" + max(t.last for t in demo.summary.tables if t.last is not None).isoformat()
+    result = CliRunner().invoke(
+        cli, ["analyze", "together", "-w", str(demo.workspace), at, "--html", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+    visit = _visit(page, tmp_path / "analytics.png")
+    assert visit.console == []
+    assert visit.errors == []
+    assert visit.blocked == []
+    assert visit.requests == [visit.url]
+    assert visit.title == "Security performance analytics"
+    assert visit.headings[:2] == ["Delivery and security together", "Flaw persistence (Kaplan-Meier)"]
+    boxes = [box for box in visit.chart_boxes if box is not None]
+    assert len(boxes) == len(visit.chart_boxes) >= 7
+    image = Image.open(io.BytesIO(visit.screenshot))
+    for box in boxes:
+        assert box["width"] > 300
+        assert box["height"] > 100
+        crop = image.crop(
+            (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
+        )
+        colours, inked = _ink(crop)
+        assert colours > 10
+        assert inked > 0.02

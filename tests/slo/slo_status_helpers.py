@@ -65,6 +65,9 @@ spec:
 """
 
 
+UNSUPPORTED_SLO = PROMETHEUS_SLO.replace("type: Prometheus", "type: Datadog")
+
+
 def write_slos(root: Path, files: dict[str, str]) -> None:
     """Write SLO files into root/slos/."""
     folder = root / "slos"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,12 +13,13 @@ from slo_status_helpers import (
     DAY_END,
     DAY_START,
     PROMETHEUS_SLO,
+    UNSUPPORTED_SLO,
     add_day_of_logins,
     login_slo,
     write_slos,
 )
 
-from seclo.errors import ConfigError
+from seclo.errors import ConfigError, InputError
 from seclo.sli.interface import IndicatorParams
 from seclo.sli.logins import LoginSuccess
 from seclo.slo.status import SCHEMA, SloResult, evaluate_workspace, status_document
@@ -126,17 +128,31 @@ def test_snapshot_before_the_period_is_carried_into_it(tmp_path: Path, store: St
     assert result.status.budget.unit == "item_minutes"
 
 
-def test_prometheus_source_is_unsupported_not_an_error(tmp_path: Path, store: Store) -> None:
-    """An SLO over Prometheus comes back unsupported with a reason, beside the ones evaluated."""
-    write_slos(tmp_path, {"api.yaml": PROMETHEUS_SLO, "login.yaml": login_slo("login", 0.95)})
+def test_unknown_source_is_unsupported_not_an_error(tmp_path: Path, store: Store) -> None:
+    """An SLO over a source seclo cannot read comes back unsupported with a reason, beside the ones evaluated."""
+    write_slos(tmp_path, {"api.yaml": UNSUPPORTED_SLO, "login.yaml": login_slo("login", 0.95)})
     add_day_of_logins(store)
     results = _evaluate(tmp_path, store)
     api = results["api-latency"]
-    assert (api.state, api.status, api.indicator) == ("unsupported", None, "prometheus")
+    assert (api.state, api.status, api.indicator) == ("unsupported", None, "Datadog")
     assert api.error is not None
-    assert "Prometheus" in api.error
+    assert "Datadog" in api.error
     assert not api.failing
     assert results["login"].state == "met"
+
+
+def test_unreachable_prometheus_names_the_slo_file(tmp_path: Path, store: Store) -> None:
+    """An SLO over Prometheus when nothing listens at prometheus.url fails with the file and the URL."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "seclo.yaml").write_text(f"prometheus:\n  url: http://127.0.0.1:{port}\n", encoding="utf-8")
+    write_slos(tmp_path, {"api.yaml": PROMETHEUS_SLO})
+    with pytest.raises(
+        InputError,
+        match=rf"api\.yaml: SLO 'api-latency': cannot reach Prometheus at http://127\.0\.0\.1:{port}",
+    ):
+        _evaluate(tmp_path, store)
 
 
 def test_unknown_sli_is_a_config_error_naming_the_file(tmp_path: Path, store: Store) -> None:
@@ -160,7 +176,7 @@ def test_status_document_follows_the_documented_schema(tmp_path: Path, store: St
         {
             "login.yaml": login_slo("login", 0.99),
             "vpn.yaml": login_slo("vpn", 0.99, params="{services: [vpn]}"),
-            "api.yaml": PROMETHEUS_SLO,
+            "api.yaml": UNSUPPORTED_SLO,
         },
     )
     add_day_of_logins(store)

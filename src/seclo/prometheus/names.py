@@ -16,6 +16,11 @@ Series seclo serve exports for each objective whose SLI it evaluates from the st
 - seclo's own evaluation: OBJECTIVE, PERIOD, ATTAINMENT, BUDGET_REMAINING, BURN_RATE (label `window`:
   5m ... 3d), ALERT_FIRING (labels `alert`, `severity`), STATE (label `state`, 1 for the current one).
 
+Series seclo serve exports once, not per objective: the security SLIs themselves (MFA_COVERAGE,
+ORPHANED_ACCOUNTS, PUBLIC_OPEN_PORTS with label `expected`, FINDINGS_PAST_SLA with label `severity`) and the
+exporter's health (EXPORTER_LAST_REFRESH, EXPORTER_REFRESH_DURATION, EXPORTER_REFRESH_ERRORS,
+EXPORTER_OBJECTIVE_ERRORS).
+
 Recording rules `seclo slo rules` writes, per objective (same labels):
 
 - ERROR_RATIO_RULE.format(window="5m") ... for every burn-rate window and for the period ("28d"): the
@@ -40,14 +45,22 @@ __all__ = [
     "ERROR_BUDGET_RULE",
     "ERROR_RATIO_RULE",
     "EVENTS",
+    "EXPORTER_LAST_REFRESH",
+    "EXPORTER_OBJECTIVE_ERRORS",
+    "EXPORTER_REFRESH_DURATION",
+    "EXPORTER_REFRESH_ERRORS",
+    "FINDINGS_PAST_SLA",
     "GOOD_EVENTS",
     "GOOD_ITEMS",
     "ITEMS",
     "LABELS",
+    "MFA_COVERAGE",
     "OBJECTIVE",
     "OBJECTIVE_RULE",
+    "ORPHANED_ACCOUNTS",
     "PERIOD",
     "PERIOD_RULE",
+    "PUBLIC_OPEN_PORTS",
     "STATE",
 ]
 
@@ -65,6 +78,17 @@ BUDGET_REMAINING: Final = "seclo_slo_error_budget_remaining_ratio"
 BURN_RATE: Final = "seclo_slo_burn_rate"
 ALERT_FIRING: Final = "seclo_slo_alert_firing"
 STATE: Final = "seclo_slo_state"
+
+# Exported by `seclo serve` once (no per-objective labels): the security SLIs themselves, as of the latest
+# inventory snapshot, and the exporter's own health.
+MFA_COVERAGE: Final = "seclo_accounts_mfa_coverage_ratio"
+ORPHANED_ACCOUNTS: Final = "seclo_accounts_orphaned"
+PUBLIC_OPEN_PORTS: Final = "seclo_public_open_ports"
+FINDINGS_PAST_SLA: Final = "seclo_findings_past_sla"
+EXPORTER_LAST_REFRESH: Final = "seclo_exporter_last_refresh_timestamp_seconds"
+EXPORTER_REFRESH_DURATION: Final = "seclo_exporter_refresh_duration_seconds"
+EXPORTER_REFRESH_ERRORS: Final = "seclo_exporter_refresh_errors_total"
+EXPORTER_OBJECTIVE_ERRORS: Final = "seclo_exporter_objective_errors"
 
 # Written by `seclo slo rules` (level:metric:operations, as Prometheus' naming advice has it).
 ERROR_RATIO_RULE: Final = "slo:error_ratio:rate{window}"

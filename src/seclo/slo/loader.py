@@ -318,13 +318,27 @@ class _Resolver:
         if kind.casefold() == "prometheus":
             texts = [(data or {}).get("query") for data, _ in specs]
             if all(isinstance(text, str) and text for text in texts):
+                url = self._prometheus_url(sources[0][1].metric_source)
                 return PrometheusIndicator(
-                    name, shape, str(texts[0]), str(texts[1]) if len(texts) > 1 else None, counter
+                    name, shape, str(texts[0]), str(texts[1]) if len(texts) > 1 else None, counter, url
                 )
             return UnsupportedIndicator(name, kind, "a Prometheus source needs spec.query")
         return UnsupportedIndicator(
             name, kind, f"seclo cannot read metric source type {kind!r} (it reads seclo, sql and Prometheus)"
         )
+
+    def _prometheus_url(self, source: m.MetricSource) -> str | None:
+        """connectionDetails.url of the DataSource a Prometheus metric source names, if it names one."""
+        ref = self.by_kind["DataSource"].get(source.metric_source_ref or "")
+        if ref is None or not isinstance(ref.model, m.DataSourceDoc):
+            return None
+        details = ref.model.spec.connection_details
+        if details is None:
+            return None
+        parsed: m.PrometheusConnection = ref.validate(
+            m.PrometheusConnection, details, ("spec", "connectionDetails")
+        )
+        return parsed.url
 
     def _source_type(self, source: m.MetricSource) -> str | None:
         if source.type is not None:

@@ -94,13 +94,21 @@ class SqlIndicator:
 
 @dataclass(frozen=True, slots=True)
 class PrometheusIndicator:
-    """PromQL queries, kept for the Prometheus source (issue 4)."""
+    """PromQL queries read through Prometheus' HTTP API (seclo.prometheus.source).
+
+    Attributes:
+        query: the good, bad, raw or threshold query; `{{.window}}` stands for the slice length.
+        total_query: the denominator of a good/total or bad/total ratio.
+        counter: the ratioMetric's `counter` flag: the queries give running totals, not per-slice amounts.
+        url: the Prometheus of the metric source's DataSource (connectionDetails.url); None: seclo.yaml's.
+    """
 
     name: str
     shape: MetricShape
     query: str
     total_query: str | None = None
     counter: bool | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

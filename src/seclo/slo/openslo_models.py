@@ -28,6 +28,7 @@ __all__ = [
     "MetricHolder",
     "MetricSource",
     "ObjectiveModel",
+    "PrometheusConnection",
     "RatioMetric",
     "SecloSourceSpec",
     "ServiceDoc",
@@ -356,6 +357,12 @@ class DataSourceSpec(_Strict):
     description: Description | None = None
     type: str
     connection_details: Any = Field(None, alias="connectionDetails")
+
+
+class PrometheusConnection(_Strict):
+    """connectionDetails of a Prometheus DataSource: the base URL of its HTTP API."""
+
+    url: str = Field(pattern=r"^https?://[^\s]+$")
 
 
 class _Document(_Strict):

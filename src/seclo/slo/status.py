@@ -2,9 +2,10 @@
 
 For each objective in slos/ this resolves the indicator, runs one aggregate query over the store for a window
 covering the period and the longest burn-rate window before it, and hands the series to
-`seclo.slo.evaluation.evaluate_objective`. Objectives seclo cannot evaluate (a Prometheus source, an unknown
-metric source type) come back as results with state "unsupported" and the reason, not as exceptions; a
-mistake in an SLO file (an unknown SLI, a bad parameter) raises ConfigError naming the file.
+`seclo.slo.evaluation.evaluate_objective`. Objectives seclo cannot evaluate (an unknown metric source type)
+come back as results with state "unsupported" and the reason, not as exceptions; a mistake in an SLO file (an unknown SLI, a bad parameter) raises ConfigError naming the file.
+Objectives whose metric source is `prometheus` are read through Prometheus' HTTP API instead
+(seclo.prometheus.source); an unreachable Prometheus raises InputError naming the file.
 
 The JSON document `status_document` builds is described in docs/slo-status.md.
 """
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from seclo.errors import ConfigError
+from seclo.errors import ConfigError, InputError
+from seclo.prometheus.http_api import PrometheusClient
+from seclo.prometheus.source import prometheus_series
 from seclo.sli.catalog import get_indicator, indicator_params
 from seclo.sli.interface import Indicator, IndicatorParams, SliSeries, Window
 from seclo.slo.alerting import PolicyCondition
@@ -54,6 +57,7 @@ __all__ = [
     "evaluate_objective_in_store",
     "evaluate_workspace",
     "status_document",
+    "store_indicator",
 ]
 
 SCHEMA = "seclo.slo.status/v1"
@@ -150,8 +154,12 @@ def _describe(window: TimeWindow) -> str:
     return f"{window.duration} calendar ({zone})"
 
 
-def _resolve(objective: Objective, workspace: Workspace) -> tuple[Indicator, IndicatorParams] | str:
-    """The indicator and its parameters, or the reason seclo cannot evaluate the objective."""
+def store_indicator(objective: Objective, workspace: Workspace) -> tuple[Indicator, IndicatorParams] | str:
+    """The store indicator and its parameters, or the reason seclo cannot evaluate the objective from the store.
+
+    Raises:
+        ConfigError: an unknown SLI or invalid parameters.
+    """
     spec = objective.indicator
     if isinstance(spec, SecloIndicator):
         indicator = get_indicator(spec.indicator)
@@ -163,7 +171,7 @@ def _resolve(objective: Objective, workspace: Workspace) -> tuple[Indicator, Ind
     if isinstance(spec, SqlIndicator):
         return _sql_indicator(spec, objective)
     if isinstance(spec, PrometheusIndicator):
-        return "a Prometheus metric source is not evaluated from the store"
+        return "a Prometheus metric source is read from Prometheus, not the store"
     if isinstance(spec, UnsupportedIndicator):
         return spec.reason
     raise TypeError(f"unknown indicator spec {type(spec).__name__}")  # pragma: no cover
@@ -225,6 +233,19 @@ def _indicator_name(objective: Objective) -> str:
 SeriesCache = dict[tuple[str, str, Window], SliSeries]
 
 
+def _store_series(
+    indicator: Indicator, params: IndicatorParams, window: Window, store: Store, cache: SeriesCache | None
+) -> SliSeries:
+    """The indicator's series over `window`, queried once per SLI, parameters and window through `cache`."""
+    key = (indicator.name, params.model_dump_json(), window)
+    series = cache.get(key) if cache is not None else None
+    if series is None:
+        series = indicator.evaluate(store.conn, params, window)
+        if cache is not None:
+            cache[key] = series
+    return series
+
+
 def evaluate_objective_in_store(
     objective: Objective,
     store: Store,
@@ -260,23 +281,24 @@ def evaluate_objective_in_store(
         description=objective.description,
     )
     try:
-        resolved = _resolve(objective, workspace)
-        if isinstance(resolved, str):
-            return replace(base, error=resolved)
-        indicator, params = resolved
         period = _period(objective.time_window)
         start, _ = period.bounds(at)
         step = objective.time_slice_window or DEFAULT_STEP
         first = _naive_utc(start) - _LONGEST_BURN_WINDOW
-        if indicator.kind == "snapshot":
-            first -= SNAPSHOT_LOOKBACK
-        window = Window(_floor(first, step), at, step)
-        key = (indicator.name, params.model_dump_json(), window)
-        series = cache.get(key) if cache is not None else None
-        if series is None:
-            series = indicator.evaluate(store.conn, params, window)
-            if cache is not None:
-                cache[key] = series
+        spec = objective.indicator
+        if isinstance(spec, PrometheusIndicator):
+            settings = workspace.settings.prometheus
+            client = PrometheusClient(spec.url or settings.url, settings.timeout_seconds)
+            window = Window(_floor(first, step), at, step)
+            series = prometheus_series(spec, window, client, op=objective.op, value=objective.value)
+        else:
+            resolved = store_indicator(objective, workspace)
+            if isinstance(resolved, str):
+                return replace(base, error=resolved)
+            indicator, params = resolved
+            if indicator.kind == "snapshot":
+                first -= SNAPSHOT_LOOKBACK
+            series = _store_series(indicator, params, Window(_floor(first, step), at, step), store, cache)
         status = evaluate_objective(
             series,
             target=objective.target,
@@ -292,6 +314,8 @@ def evaluate_objective_in_store(
         raise ConfigError(
             f"{where}SLO {objective.slo_name!r}: {exc}", tip=exc.tip or "See docs/sli-catalog.md."
         ) from None
+    except InputError as exc:
+        raise InputError(f"{where}SLO {objective.slo_name!r}: {exc}", tip=exc.tip) from None
     policy = policy_for(policies, objective.slo_name, objective.service)
     return replace(
         base,

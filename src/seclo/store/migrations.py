@@ -93,4 +93,12 @@ CREATE TABLE playbook_records (
     kind VARCHAR NOT NULL, subject VARCHAR, fields VARCHAR);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4))
+# Alertmanager alerts received by `seclo serve` (issue 4). Self-contained: it only creates its own table.
+_V5 = """
+CREATE TABLE alert_events (
+    fingerprint VARCHAR, starts_at TIMESTAMP, ends_at TIMESTAMP, status VARCHAR, alertname VARCHAR,
+    severity VARCHAR, service VARCHAR, slo VARCHAR, labels VARCHAR, annotations VARCHAR, generator_url VARCHAR,
+    receiver VARCHAR, received_at TIMESTAMP, incident_id VARCHAR, row_key UBIGINT, batch_id INTEGER);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5))

@@ -1,0 +1,277 @@
+"""Flaw persistence: Kaplan-Meier survival of findings from opened to closed (Veracode SOSS's "flaw half-life").
+
+DuckDB measures each finding's duration (to the hour) and aggregates the findings to (group, duration,
+observed, count) in one pass with GROUPING SETS. lifelines fits the estimator on those unique durations with
+the counts as weights, which is the same estimate as on the raw rows (the Kaplan-Meier estimator only uses the
+number of closures and of findings at risk at each distinct time). Still-open findings are right-censored at
+the evaluation time, never dropped.
+
+Rules:
+- counted: findings opened at or before `at`, except those marked false_positive or accepted;
+- closed: closed_at is set, not after `at`, and the status is not "reopened" (a reopened finding is open
+  again, whatever closed_at says: the fix did not hold, so its clock keeps running from opened_at);
+- a finding closed before it was opened is invalid: counted in `invalid`, left out of the curves.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from seclo.analytics.interface import Quantile
+from seclo.errors import InputError
+from seclo.sli.slicing import FINDING_NOT_COUNTED
+from seclo.store import Store
+
+__all__ = [
+    "DIMENSIONS",
+    "QUANTILE_SHARES",
+    "SCAN_BUCKETS",
+    "Dimension",
+    "PersistenceResult",
+    "SurvivalCurve",
+    "analyze_persistence",
+    "durations_sql",
+    "fit_kaplan_meier",
+]
+
+Dimension = Literal["all", "severity", "team", "criticality", "scan_frequency"]
+DIMENSIONS: tuple[Dimension, ...] = ("all", "severity", "team", "criticality", "scan_frequency")
+QUANTILE_SHARES = (0.25, 0.5, 0.75)  # time to close 25%, 50% (the half-life) and 75% of findings
+UNKNOWN = "(unknown)"
+
+# Scans per year per asset, as Veracode SOSS volume 9 buckets them (about monthly or less, monthly to weekly,
+# weekly to daily, daily or more). Each lower edge sits a little below the calendar cadence, so an asset
+# scanned every 7 days (52.2 scans a year) lands in "52-260" and a monthly one in "12-52".
+SCAN_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("<12 scans/yr", 0.0),
+    ("12-52 scans/yr", 11.5),
+    ("52-260 scans/yr", 50.0),
+    (">=260 scans/yr", 250.0),
+)
+SINGLE_SCAN = "single scan"
+
+
+@dataclass(frozen=True, slots=True)
+class SurvivalCurve:
+    """The Kaplan-Meier curve of one group of findings.
+
+    Attributes:
+        dimension: what the findings are grouped by.
+        group: the group's value ("all" for the whole population).
+        findings: findings counted (closed plus still open).
+        closed: findings closed by the evaluation time (events).
+        censored: findings still open at the evaluation time.
+        times: days since opening at which the curve steps (starting at 0).
+        survival: share still open at each time.
+        lower: lower end of the 95% pointwise interval (lifelines' exponential Greenwood).
+        upper: upper end of that interval.
+        quantiles: days to close 25%, 50% and 75% of the findings, with intervals.
+    """
+
+    dimension: Dimension
+    group: str
+    findings: int
+    closed: int
+    censored: int
+    times: npt.NDArray[np.float64]
+    survival: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    quantiles: tuple[Quantile, ...]
+
+    @property
+    def half_life(self) -> float:
+        """Days until half the findings are closed (inf when fewer than half ever closed)."""
+        return next(q.value for q in self.quantiles if q.share == 0.5)
+
+    def at_days(self, days: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """The share still open after each of `days` (the step function, right-continuous)."""
+        index = np.searchsorted(self.times, days, side="right") - 1
+        return np.asarray(self.survival[np.maximum(index, 0)], dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class PersistenceResult:
+    """Survival curves of every group, with what was left out."""
+
+    at: datetime
+    curves: tuple[SurvivalCurve, ...]
+    not_counted: int
+    invalid: int
+
+    def by(self, dimension: Dimension) -> tuple[SurvivalCurve, ...]:
+        """The curves of one dimension."""
+        return tuple(c for c in self.curves if c.dimension == dimension)
+
+    def overall(self) -> SurvivalCurve:
+        """The curve of all counted findings."""
+        return self.by("all")[0]
+
+
+def _scan_bucket_sql() -> str:
+    """SQL: an asset's scan-frequency bucket from its distinct snapshots and the span they cover."""
+    cases = " ".join(
+        f"WHEN scans_per_year >= {edge} THEN '{label}'" for label, edge in reversed(SCAN_BUCKETS)
+    )
+    return f"CASE WHEN scans < 2 THEN '{SINGLE_SCAN}' {cases} END"
+
+
+def durations_sql() -> str:
+    """SQL: one row per counted finding with its groups, `hours` open (rounded up) and `observed` (closed).
+
+    Parameters: $at. Findings closed before they opened have hours < 0 (the caller counts them as invalid).
+    """
+    return f"""WITH asset_info AS (
+  SELECT asset_id,
+         arg_max(team, snapshot_time) AS team,
+         arg_max(criticality, snapshot_time) AS criticality,
+         count(DISTINCT snapshot_time) AS scans,
+         (count(DISTINCT snapshot_time) - 1) * 365.25 * 86400e6
+           / greatest(epoch_us(max(snapshot_time)) - epoch_us(min(snapshot_time)), 1) AS scans_per_year
+  FROM assets
+  WHERE snapshot_time <= $at
+  GROUP BY asset_id
+),
+asset_groups AS (
+  SELECT asset_id, team, criticality, {_scan_bucket_sql()} AS scan_frequency FROM asset_info
+),
+counted AS (
+  SELECT f.asset_id, f.severity, f.opened_at,
+         f.closed_at IS NOT NULL AND f.closed_at <= $at AND f.status <> 'reopened' AS observed,
+         CASE WHEN f.closed_at IS NOT NULL AND f.closed_at <= $at AND f.status <> 'reopened'
+              THEN f.closed_at ELSE $at END AS ended_at
+  FROM findings AS f
+  WHERE f.opened_at <= $at AND f.status NOT IN {FINDING_NOT_COUNTED}
+)
+SELECT coalesce(c.severity, '{UNKNOWN}') AS severity,
+       coalesce(a.team, '{UNKNOWN}') AS team,
+       coalesce(a.criticality, '{UNKNOWN}') AS criticality,
+       coalesce(a.scan_frequency, '{UNKNOWN}') AS scan_frequency,
+       CASE WHEN c.ended_at < c.opened_at THEN -1
+            ELSE CAST(ceil((epoch_us(c.ended_at) - epoch_us(c.opened_at)) / 3600e6) AS BIGINT) END AS hours,
+       c.observed
+FROM counted AS c
+LEFT JOIN asset_groups AS a ON a.asset_id = c.asset_id"""
+
+
+def _aggregate_sql() -> str:
+    """SQL: (dimension, group, hours, observed, n) for every dimension, in one pass over the findings."""
+    dims = [d for d in DIMENSIONS if d != "all"]
+    sets = ", ".join(["(hours, observed)", *(f"({d}, hours, observed)" for d in dims)])
+    which = " ".join(f"WHEN grouping({d}) = 0 THEN '{d}'" for d in dims)
+    value = " ".join(f"WHEN grouping({d}) = 0 THEN {d}" for d in dims)
+    return f"""WITH durations AS ({durations_sql()})
+SELECT CASE {which} ELSE 'all' END AS dimension,
+       CASE {value} ELSE 'all' END AS grp,
+       hours, observed, count(*) AS n
+FROM durations
+WHERE hours >= 0
+GROUP BY GROUPING SETS ({sets})
+ORDER BY dimension, grp, hours, observed"""
+
+
+def _quantiles(fitter: object) -> tuple[Quantile, ...]:
+    from lifelines.utils import qth_survival_times  # noqa: PLC0415 - lifelines imports pandas: slow
+
+    sf = fitter.survival_function_  # type: ignore[attr-defined]
+    ci = fitter.confidence_interval_survival_function_  # type: ignore[attr-defined]
+    out = []
+    for share in QUANTILE_SHARES:
+        # Time to close `share` of the findings = first time the share still open is <= 1 - share. The
+        # interval comes from the same crossing of the pointwise band (lifelines' median_survival_times).
+        value = float(qth_survival_times(1.0 - share, sf))
+        bounds = qth_survival_times(1.0 - share, ci)
+        out.append(Quantile(share, value, float(bounds.iloc[0, 0]), float(bounds.iloc[0, 1])))
+    return tuple(out)
+
+
+def fit_kaplan_meier(
+    dimension: Dimension,
+    group: str,
+    days: npt.NDArray[np.float64],
+    observed: npt.NDArray[np.bool_],
+    counts: npt.NDArray[np.int64],
+) -> SurvivalCurve:
+    """Fit lifelines' Kaplan-Meier estimator to unique durations (days) weighted by their counts."""
+    from lifelines import KaplanMeierFitter  # noqa: PLC0415 - lifelines imports pandas: slow
+
+    fitter = KaplanMeierFitter()
+    with warnings.catch_warnings():
+        # lifelines warns that weights may be "not integers" as floats; ours are exact counts.
+        warnings.simplefilter("ignore")
+        fitter.fit(days, event_observed=observed, weights=counts)
+    ci = fitter.confidence_interval_survival_function_
+    total = int(counts.sum())
+    closed = int(counts[observed].sum())
+    return SurvivalCurve(
+        dimension=dimension,
+        group=group,
+        findings=total,
+        closed=closed,
+        censored=total - closed,
+        times=np.asarray(fitter.survival_function_.index, dtype=np.float64),
+        survival=np.asarray(fitter.survival_function_.iloc[:, 0], dtype=np.float64),
+        lower=np.asarray(ci.iloc[:, 0], dtype=np.float64),
+        upper=np.asarray(ci.iloc[:, 1], dtype=np.float64),
+        quantiles=_quantiles(fitter),
+    )
+
+
+def _group_order(dimension: str, group: str) -> tuple[int, int, str]:
+    order = {
+        "severity": ("critical", "high", "medium", "low", "none", "unknown"),
+        "criticality": ("critical", "high", "medium", "low"),
+        "scan_frequency": (SINGLE_SCAN, *(label for label, _ in SCAN_BUCKETS)),
+    }.get(dimension, ())
+    rank = order.index(group) if group in order else len(order)
+    return DIMENSIONS.index(dimension), rank, group
+
+
+def analyze_persistence(store: Store, at: datetime) -> PersistenceResult:
+    """Kaplan-Meier curves of the findings open at any time up to `at`: overall and per group.
+
+    Raises:
+        InputError: no counted finding was opened by `at`.
+    """
+    conn = store.conn
+    params = {"at": at}
+    left_out = conn.execute(
+        "SELECT count(*) FILTER (WHERE status IN " + FINDING_NOT_COUNTED + "),"
+        " count(*) FILTER (WHERE status NOT IN " + FINDING_NOT_COUNTED + " AND closed_at < opened_at"
+        " AND closed_at <= $at AND status <> 'reopened')"
+        " FROM findings WHERE opened_at <= $at",
+        params,
+    ).fetchall()[0]
+    rows = conn.execute(_aggregate_sql(), params).fetchnumpy()
+    dims = np.asarray(rows["dimension"], dtype=object)
+    if not (dims == "all").any():
+        raise InputError(
+            f"no findings opened by {at:%Y-%m-%d %H:%M} to analyse",
+            tip="Import findings first: seclo import findings FILE (or seclo generate --import).",
+        )
+    groups = np.asarray(rows["grp"], dtype=object)
+    days = np.asarray(rows["hours"], dtype=np.float64) / 24.0
+    observed = np.asarray(rows["observed"], dtype=np.bool_)
+    counts = np.asarray(rows["n"], dtype=np.int64)
+    keys = sorted(
+        {(str(d), str(g)) for d, g in zip(dims, groups, strict=True)}, key=lambda k: _group_order(*k)
+    )
+    curves = []
+    for dimension, group in keys:
+        mask = (dims == dimension) & (groups == group)
+        curves.append(fit_kaplan_meier(dimension, group, days[mask], observed[mask], counts[mask]))  # type: ignore[arg-type]
+    return PersistenceResult(
+        at=at, curves=tuple(curves), not_counted=int(left_out[0]), invalid=int(left_out[1] or 0)
+    )
+
+
+def days_or_inf(value: float) -> str:
+    """A number of days for a table: one decimal, or "not reached"."""
+    return "not reached" if math.isinf(value) or math.isnan(value) else f"{value:.1f}"

@@ -1,0 +1,75 @@
+"""The background refresh: fresh bytes after a refresh, the previous figures while the store is locked."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from seclo.server.refresher import Refresher
+from seclo.store import open_store
+from seclo.workspace import Workspace
+
+SLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: login}
+spec:
+  service: identity
+  indicator:
+    metadata: {name: login}
+    spec:
+      ratioMetric:
+        rawType: success
+        raw: {metricSource: {type: seclo, spec: {indicator: login_success}}}
+  budgetingMethod: Occurrences
+  objectives: [{target: 0.9}]
+"""
+
+HOLD_LOCK = """
+import sys, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_a_locked_store_keeps_the_last_figures_and_counts_the_error(tmp_path: Path) -> None:
+    """While another process holds the store, scrapes still get the last figures and the error is counted."""
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "slos" / "login.yaml").write_text(SLO)
+    path = tmp_path / ".seclo" / "store.duckdb"
+    with open_store(path) as store:
+        store.conn.execute(
+            "INSERT INTO auth_events (time, outcome) SELECT now()::TIMESTAMP - INTERVAL 1 MINUTE, 'success' "
+            "FROM range(7)"
+        ).fetchall()
+    refresher = Refresher(Workspace.open(tmp_path), timedelta(seconds=60))
+    try:
+        _check_refreshes(refresher, path)
+    finally:
+        refresher.stop()
+
+
+def _check_refreshes(refresher: Refresher, path: Path) -> None:
+    assert b"seclo_sli_events_total" not in refresher.exposition.plain  # health only before a refresh
+    assert refresher.refresh()
+    line = b'seclo_sli_events_total{objective="0",service="identity",slo="login"} 7.0'
+    assert line in refresher.exposition.plain
+    assert gzip.decompress(refresher.exposition.gzipped) == refresher.exposition.plain
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        assert not refresher.refresh()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert refresher.refresh_errors == 1
+    assert line in refresher.exposition.plain
+    assert b"seclo_exporter_refresh_errors_total 1.0" in refresher.exposition.plain
