@@ -364,6 +364,35 @@ TABLES: tuple[TableSpec, ...] = (
             Column("journal", "VARCHAR", "The run's JSON journal file.", ""),
         ),
     ),
+    TableSpec(
+        name="alert_events",
+        kinds=(),
+        merge="upsert",
+        key=("fingerprint", "starts_at"),
+        time_column="starts_at",
+        doc=(
+            "One Alertmanager alert (one firing of one alert, from its start), received by `seclo serve` on "
+            "POST /alertmanager; each also becomes an incident (incident_id), detected when it started."
+        ),
+        columns=(
+            Column(
+                "fingerprint", "VARCHAR", "Alertmanager's hash of the alert's labels.", "fingerprint", True
+            ),
+            Column("starts_at", "TIMESTAMP", "When the alert started firing (UTC).", "startsAt", True),
+            Column("ends_at", "TIMESTAMP", "When it resolved (UTC); NULL while firing.", "endsAt"),
+            Column("status", "VARCHAR", "Latest state received.", "status", True, ("firing", "resolved")),
+            Column("alertname", "VARCHAR", "The alert's name.", "labels.alertname"),
+            Column("severity", "VARCHAR", "The severity label, as sent.", "labels.severity"),
+            Column("service", "VARCHAR", "The service label.", "labels.service"),
+            Column("slo", "VARCHAR", "The SLO label (seclo's generated rules set it).", "labels.slo"),
+            Column("labels", "VARCHAR", "All labels, as a JSON object.", "labels"),
+            Column("annotations", "VARCHAR", "All annotations, as a JSON object.", "annotations"),
+            Column("generator_url", "VARCHAR", "Link to the expression that fired.", "generatorURL"),
+            Column("receiver", "VARCHAR", "Alertmanager receiver that sent it.", "receiver"),
+            Column("received_at", "TIMESTAMP", "When seclo first accepted it (UTC).", ""),
+            Column("incident_id", "VARCHAR", "The incident it became (incidents.incident_id).", ""),
+        ),
+    ),
 )
 
 
@@ -483,35 +512,6 @@ RECORD_TABLES: tuple[TableSpec, ...] = (
             Column("kind", "VARCHAR", "The record's kind, as the playbook names it.", "", True),
             Column("subject", "VARCHAR", "What it is about.", ""),
             Column("fields", "VARCHAR", "JSON object of the rendered fields (secrets redacted).", ""),
-        ),
-    ),
-    TableSpec(
-        name="alert_events",
-        kinds=(),
-        merge="upsert",
-        key=("fingerprint", "starts_at"),
-        time_column="starts_at",
-        doc=(
-            "One Alertmanager alert (one firing of one alert, from its start), received by `seclo serve` on "
-            "POST /alertmanager; each also becomes an incident (incident_id), detected when it started."
-        ),
-        columns=(
-            Column(
-                "fingerprint", "VARCHAR", "Alertmanager's hash of the alert's labels.", "fingerprint", True
-            ),
-            Column("starts_at", "TIMESTAMP", "When the alert started firing (UTC).", "startsAt", True),
-            Column("ends_at", "TIMESTAMP", "When it resolved (UTC); NULL while firing.", "endsAt"),
-            Column("status", "VARCHAR", "Latest state received.", "status", True, ("firing", "resolved")),
-            Column("alertname", "VARCHAR", "The alert's name.", "labels.alertname"),
-            Column("severity", "VARCHAR", "The severity label, as sent.", "labels.severity"),
-            Column("service", "VARCHAR", "The service label.", "labels.service"),
-            Column("slo", "VARCHAR", "The SLO label (seclo's generated rules set it).", "labels.slo"),
-            Column("labels", "VARCHAR", "All labels, as a JSON object.", "labels"),
-            Column("annotations", "VARCHAR", "All annotations, as a JSON object.", "annotations"),
-            Column("generator_url", "VARCHAR", "Link to the expression that fired.", "generatorURL"),
-            Column("receiver", "VARCHAR", "Alertmanager receiver that sent it.", "receiver"),
-            Column("received_at", "TIMESTAMP", "When seclo first accepted it (UTC).", ""),
-            Column("incident_id", "VARCHAR", "The incident it became (incidents.incident_id).", ""),
         ),
     ),
 )
