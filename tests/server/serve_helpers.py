@@ -142,15 +142,19 @@ class Prometheus:
                 self.process.wait()
 
 
-def start_prometheus(folder: Path, target: str, interval: str = "1s") -> Prometheus:
-    """Start the real Prometheus scraping `target` (host:port) every `interval`; wait until it is ready."""
+def start_prometheus(
+    folder: Path, target: str, interval: str = "1s", rules: Path | None = None
+) -> Prometheus:
+    """Start the real Prometheus scraping `target` (host:port) every `interval`, with the rule file `rules`
+    if given; wait until it is ready."""
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "prometheus.yml"
+    rule_files = "" if rules is None else f"rule_files: [{json.dumps(str(rules))}]\n"
     config.write_text(
         f"""global:
   scrape_interval: {interval}
   evaluation_interval: {interval}
-scrape_configs:
+{rule_files}scrape_configs:
   - job_name: seclo
     static_configs:
       - targets: ["{target}"]
