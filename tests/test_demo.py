@@ -48,3 +48,22 @@ def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path)
         }
     assert first["auth_events"] == 20000
     assert first == second
+
+
+def test_demo_runs_one_playbook_for_real_and_one_as_a_dry_run(tmp_path: Path) -> None:
+    """The demo pages a local receiver once per page alert that fires, and its dry run sends nothing."""
+    result = run_demo(tmp_path / "demo", days=2, seed=3, auth_events=20_000)
+    assert result.playbooks is not None
+    firing = sum(
+        1 for r in result.slos if r.status is not None for a in r.status.firing if a.window.severity == "page"
+    )
+    ran = [o for o in result.playbooks.real if o.decision == "ran"]
+    assert firing >= 1, "the demo should have a SecLO burning fast enough to page"
+    assert len(ran) == firing
+    assert {o.status for o in ran} == {"succeeded"}
+    assert result.playbooks.received == firing
+    assert result.playbooks.dry
+    assert {o.decision for o in result.playbooks.dry} == {"dry_run"}
+    with open_store(Workspace.open(tmp_path / "demo").store_path, read_only=True) as store:
+        runs = store.conn.execute("SELECT playbook, count(*) FROM playbook_runs GROUP BY playbook").fetchall()
+    assert runs == [("page-on-burn", firing)]

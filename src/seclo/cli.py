@@ -744,6 +744,18 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
         click.echo(f"report: {result.report}")
     if result.experiment is not None:
         _show_run(result.experiment, "table")
+    if result.playbooks is not None:
+        pages = [o for o in result.playbooks.real if o.decision == "ran"]
+        burning = sorted({str(o.occurrence.fields.get("slo", "?")) for o in pages})
+        click.echo(
+            f"playbook page-on-burn: ran for {len(pages)} page alert(s) on {', '.join(burning) or 'no SecLO'}; "
+            f"the local receiver got {result.playbooks.received} page(s)"
+        )
+        planned = [o for o in result.playbooks.dry if o.decision == "dry_run"]
+        click.echo(
+            f"playbook ticket-past-sla (dry run): would open {len(planned)} ticket(s) for findings past their "
+            "SLA; nothing sent. History: seclo playbook history"
+        )
     click.echo(f'explore: seclo query --workspace {result.workspace} "SELECT * FROM auth_events LIMIT 5"')
 
 

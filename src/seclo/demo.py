@@ -14,6 +14,7 @@ from seclo.experiments.example import run_example
 from seclo.experiments.result import RunResult
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
+from seclo.playbooks.demo import DemoPlaybooks, run_demo_playbooks
 from seclo.report import write_slo_report
 from seclo.report.risk_report import workspace_risk_sections
 from seclo.reporting import NullReporter, Reporter
@@ -36,6 +37,7 @@ class DemoResult:
     slos: tuple[SloResult, ...] = ()
     report: Path | None = None
     experiment: RunResult | None = None
+    playbooks: DemoPlaybooks | None = None
 
 
 def import_generated(
@@ -81,4 +83,6 @@ def run_demo(
     report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root, extra=risk)
     # The passing example experiment (examples/experiments), against its detector, in this workspace.
     experiment = run_example(workspace)
-    return DemoResult(root, tuple(results), summary, slos, report, experiment)
+    # One playbook for real against a local receiver (pages for the burning SecLOs), one as a dry run.
+    playbooks = run_demo_playbooks(workspace, slos, generated.end)
+    return DemoResult(root, tuple(results), summary, slos, report, experiment, playbooks)
