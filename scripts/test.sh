@@ -4,19 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Debian packages the tests run for real, installed when missing (sudo only when not root and it exists).
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
 # The HTML report's browser test drives Debian's chromium (never a browser downloaded by playwright).
-if ! command -v chromium >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-fi
-# Debian's prometheus package: promtool checks and unit-tests the generated rules, and the integration tests
-# run the real Prometheus server against `seclo serve`.
-if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
-    $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
-fi
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+# promtool checks and unit-tests the generated rules; the integration tests run the real Prometheus server.
+{ command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || apt_install prometheus
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip

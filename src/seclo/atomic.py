@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["write_bytes_atomic", "write_text_atomic"]
+__all__ = ["write_bytes_atomic", "write_missing", "write_text_atomic"]
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -27,3 +28,18 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 `text` to `path` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_missing(folder: Path, files: Mapping[str, str]) -> list[Path]:
+    """Write each file name -> text into `folder` atomically, keeping any file that already exists.
+
+    Returns:
+        The files written.
+    """
+    written: list[Path] = []
+    for name, text in files.items():
+        path = folder / name
+        if not path.exists():
+            write_text_atomic(path, text)
+            written.append(path)
+    return written

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seclo.atomic import write_text_atomic
+from seclo.atomic import write_missing
 
 __all__ = ["STARTER_SCENARIOS", "write_starter_scenarios"]
 
@@ -64,10 +64,4 @@ spec:
 
 def write_starter_scenarios(folder: Path) -> list[Path]:
     """Write the example scenarios into `folder`, keeping any file that already exists."""
-    written: list[Path] = []
-    for name, text in STARTER_SCENARIOS.items():
-        path = folder / name
-        if not path.exists():
-            write_text_atomic(path, text)
-            written.append(path)
-    return written
+    return write_missing(folder, STARTER_SCENARIOS)

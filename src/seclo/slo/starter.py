@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seclo.atomic import write_text_atomic
+from seclo.atomic import write_missing
 
 __all__ = ["STARTER_SLOS", "write_starter_slos"]
 
@@ -180,10 +180,4 @@ def write_starter_slos(folder: Path) -> list[Path]:
     Returns:
         The files written.
     """
-    written: list[Path] = []
-    for name, text in STARTER_SLOS.items():
-        path = folder / name
-        if not path.exists():
-            write_text_atomic(path, text)
-            written.append(path)
-    return written
+    return write_missing(folder, STARTER_SLOS)
