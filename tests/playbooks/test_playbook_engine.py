@@ -181,7 +181,7 @@ def test_polled_triggers_fire_once_each(tmp_path: Path, store: Store, sink: Sink
     run(
         store.conn,
         "INSERT INTO experiment_runs (run_id, experiment, fault, injected_at, detected_at, outcome) VALUES "
-        "('r1', 'mfa-off', 'mfa_disabled', '2024-03-01 10:00', NULL, 'failed'), "
+        "('r1', 'mfa-off', 'mfa_disabled', '2024-03-01 10:00', NULL, 'detection_missed'), "
         "('r2', 'port', 'open_port', '2024-03-01 10:00', '2024-03-01 10:05', 'passed')",
     )
     run(

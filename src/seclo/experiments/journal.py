@@ -14,7 +14,7 @@ from seclo.experiments.variables import Redactor
 from seclo.store.connection import open_store
 from seclo.store.sql import run
 
-__all__ = ["base_journal", "record_run", "timings_document", "write_journal"]
+__all__ = ["base_journal", "record_run", "run_row", "timings_document", "write_journal"]
 
 
 def base_journal(document: dict[str, Any], version: str) -> dict[str, Any]:
@@ -59,33 +59,38 @@ def write_journal(path: Path, journal: dict[str, Any], redactor: Redactor) -> No
     write_text_atomic(path, redactor.text(text) + "\n")
 
 
+def run_row(result: RunResult) -> dict[str, Any]:
+    """The run's experiment_runs row (times naive UTC)."""
+    t = result.timings
+
+    def naive(value: Any) -> Any:
+        return None if value is None else value.replace(tzinfo=None)
+
+    return {
+        "run_id": result.run_id,
+        "experiment": result.title,
+        "fault": result.fault,
+        "technique": result.technique,
+        "started_at": naive(t.started_at),
+        "injected_at": naive(t.injected_at),
+        "detected_at": naive(t.detected_at),
+        "remediated_at": naive(t.remediated_at),
+        "rolled_back_at": naive(t.rolled_back_at),
+        "outcome": result.verdict,
+        "journal": str(result.journal),
+    }
+
+
 def record_run(store_path: Path, result: RunResult) -> None:
     """Append the run to experiment_runs.
 
     Raises:
         StoreError: the store cannot be opened for writing (another process holds it).
     """
-    t = result.timings
-
-    def naive(value: Any) -> Any:
-        return None if value is None else value.replace(tzinfo=None)
-
+    row = run_row(result)
     with open_store(store_path) as store, store.transaction() as conn:
         run(
             conn,
-            "INSERT INTO experiment_runs (run_id, experiment, fault, technique, started_at, injected_at, "
-            "detected_at, remediated_at, rolled_back_at, outcome, journal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                result.run_id,
-                result.title,
-                result.fault,
-                result.technique,
-                naive(t.started_at),
-                naive(t.injected_at),
-                naive(t.detected_at),
-                naive(t.remediated_at),
-                naive(t.rolled_back_at),
-                result.verdict,
-                str(result.journal),
-            ],
+            f"INSERT INTO experiment_runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            list(row.values()),
         )

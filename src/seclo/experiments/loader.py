@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from seclo.errors import ConfigError
+from seclo.errors import ConfigError, SecloError
 from seclo.experiments.model import Activity, Experiment, SecloProvider, Step
 from seclo.experiments.registry import get_fault, get_probe
 from seclo.userfile import format_loc, read_user_text, validation_problem, yaml_error, yaml_path_line
@@ -134,10 +134,11 @@ def list_experiments(folder: Path) -> list[Path]:
 
 
 def find_experiment(name_or_path: str, folder: Path) -> Path:
-    """A file path as given, or the experiment called NAME (its file name without extension) in `folder`.
+    """A file path as given, the experiment called NAME (its file name without extension) in `folder`, or the one
+    whose title is NAME (experiment_runs and playbook triggers name experiments by title).
 
     Raises:
-        ConfigError: neither exists (the message lists the experiments in the folder).
+        ConfigError: none exists (the message lists the experiments in the folder).
     """
     given = Path(name_or_path).expanduser()
     if given.is_file():
@@ -145,6 +146,12 @@ def find_experiment(name_or_path: str, folder: Path) -> Path:
     for candidate in list_experiments(folder):
         if name_or_path in {candidate.stem, candidate.name}:
             return candidate
+    for candidate in list_experiments(folder):
+        try:
+            if load_experiment(candidate).experiment.title == name_or_path:
+                return candidate
+        except SecloError:
+            continue
     known = ", ".join(p.stem for p in list_experiments(folder)) or "none"
     raise ConfigError(
         f"no experiment file {name_or_path!r}, and no experiment of that name in {folder} (there: {known})",

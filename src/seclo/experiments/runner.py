@@ -28,13 +28,14 @@ from seclo.experiments.activities import ActivityRun, execute, seclo_baseline
 from seclo.experiments.clock import Clock, iso_ms
 from seclo.experiments.faults.interface import Undo
 from seclo.experiments.interrupts import RunStopped, SignalGuard
-from seclo.experiments.journal import base_journal, record_run, timings_document, write_journal
+from seclo.experiments.journal import base_journal, record_run, run_row, timings_document, write_journal
 from seclo.experiments.model import Activity, Backoff, Hypothesis, Step, Watch
 from seclo.experiments.plan import Plan
 from seclo.experiments.result import RunResult, Timings, Verdict
 from seclo.experiments.state import FaultState, RunState, remove_state, write_state
 from seclo.experiments.variables import Variables
 from seclo.experiments.watch import WatchOutcome, poll_until
+from seclo.store.pending import write_pending
 
 __all__ = ["Narrator", "SilentNarrator", "run_plan"]
 
@@ -313,7 +314,15 @@ def run_plan(plan: Plan, narrator: Narrator | None = None) -> RunResult:
     try:
         record_run(plan.context.store_path, result)
     except StoreError as exc:
-        run.say(f"the run was not recorded in the store ({exc}); its journal is {plan.journal}")
+        # Another process holds the store: keep the row beside it for the next writer to load.
+        try:
+            kept = write_pending(plan.context.store_path, "experiment_runs", run_row(result))
+        except OSError as error:
+            run.say(
+                f"the run was not recorded in the store ({exc}) nor kept ({error}); journal: {plan.journal}"
+            )
+        else:
+            run.say(f"the store is busy ({exc}); the run waits in {kept} for the next command that writes it")
         return _replace_recorded(result)
     return result
 

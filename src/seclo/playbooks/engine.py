@@ -42,6 +42,7 @@ from seclo.playbooks.triggers import (
     occurrences,
 )
 from seclo.store import Store
+from seclo.store.pending import load_pending
 from seclo.store.sql import run, scalar
 
 if TYPE_CHECKING:
@@ -537,6 +538,10 @@ class PlaybookRunner:
                 )
             )
             seconds = time.monotonic() - began
+            if step.type == "experiment" and self.store.path is not None:
+                # The experiment's process could not write the store this runner holds: load the row it left.
+                with self.lock:
+                    load_pending(self.store.conn, self.store.path)
             outputs[step.name] = self.redactor.value(result.values)
             summary = self.redactor.text(result.summary)
             error = None if result.error is None else self.redactor.text(result.error)

@@ -38,6 +38,12 @@ __all__ = [
 
 Mode = Literal["manual", "approval", "automatic"]
 Severity = Literal["critical", "high", "medium", "low"]
+# An experiment run's verdicts (seclo.experiments.VERDICTS, repeated so playbooks need not import the experiments
+# package), and `failed`: any verdict but passed.
+ExperimentOutcome = Literal[
+    "failed", "passed", "detection_missed", "remediation_missed", "deviated", "aborted"
+]
+FAILED_VERDICTS = ("detection_missed", "remediation_missed", "deviated", "aborted")
 NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 # Step names are identifiers, so templates can write steps.open_ticket.status.
 STEP_NAME = r"^[a-z_][a-z0-9_]*$"
@@ -68,11 +74,18 @@ class BudgetPolicyTrigger(_Strict):
 
 
 class ExperimentTrigger(_Strict):
-    """An experiment run ended with one of `outcomes` (once per run), read from experiment_runs."""
+    """An experiment run ended with one of `outcomes` (once per run), read from experiment_runs. `experiment` is a
+    glob over experiment titles; the outcome `failed` stands for every verdict but passed."""
 
     type: Literal["experiment_verdict"]
     experiment: str = "*"
-    outcomes: tuple[str, ...] = ("failed",)
+    outcomes: tuple[ExperimentOutcome, ...] = ("failed",)
+
+    def verdicts(self) -> tuple[str, ...]:
+        """The verdicts the outcomes stand for."""
+        expanded = [v for o in self.outcomes for v in (FAILED_VERDICTS if o == "failed" else (o,))]
+        return tuple(dict.fromkeys(expanded))
+
     within: Span = timedelta(days=7)
 
 

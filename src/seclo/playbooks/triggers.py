@@ -201,7 +201,7 @@ def _experiments(trigger: ExperimentTrigger, signals: Signals) -> list[Occurrenc
         WHERE outcome IN (SELECT unnest(?::VARCHAR[]))
           AND coalesce(rolled_back_at, remediated_at, detected_at, injected_at) BETWEEN ? AND ?
         ORDER BY injected_at, run_id""",
-        [list(trigger.outcomes), signals.at - trigger.within, signals.at],
+        [list(trigger.verdicts()), signals.at - trigger.within, signals.at],
     ).fetchall()
     found = []
     for run_id, experiment, fault, injected, detected, remediated, rolled_back, outcome in rows:

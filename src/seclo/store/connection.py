@@ -11,6 +11,7 @@ import duckdb
 
 from seclo.errors import StoreError
 from seclo.store.migrations import MIGRATIONS
+from seclo.store.pending import load_pending
 from seclo.store.sql import run, scalar
 
 __all__ = ["SCHEMA_VERSION", "Store", "open_store"]
@@ -116,4 +117,6 @@ def open_store(
     run(conn, "SET perfect_ht_threshold = 18")
     if not read_only:
         _migrate(conn)
+        if path is not None:
+            load_pending(conn, path)
     return Store(conn, path)

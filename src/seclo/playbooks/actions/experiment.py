@@ -3,17 +3,21 @@ experiments package. $SECLO_EXECUTABLE names the seclo program to run (default: 
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from seclo.playbooks.actions.command import run_args
 from seclo.playbooks.actions.interface import ActionContext, Prepared, Renderer, StepResult
 from seclo.playbooks.model import ExperimentStep
 
-__all__ = ["PreparedExperiment", "prepare_experiment", "seclo_command"]
+__all__ = ["ROLLBACK_GRACE", "PreparedExperiment", "prepare_experiment", "seclo_command"]
+
+# Seconds an experiment stopped at its step timeout gets to roll back before it is killed.
+ROLLBACK_GRACE = 60.0
 
 
 def seclo_command() -> list[str]:
@@ -30,19 +34,64 @@ class PreparedExperiment(Prepared):
 
     def describe(self) -> dict[str, Any]:
         """The experiment to run."""
-        return {"experiment": self.experiment, "args": ["seclo", "experiment", "run", self.experiment]}
+        return {
+            "experiment": self.experiment,
+            "args": ["seclo", "experiment", "run", self.experiment, "--format", "json"],
+        }
 
     def execute(self, ctx: ActionContext) -> StepResult:
-        """Run the experiment in the playbook's workspace."""
-        args = [*seclo_command(), "experiment", "run", self.experiment, "--workspace", str(ctx.workspace)]
-        result = run_args(args, {}, ctx)
-        return StepResult(
-            result.ok,
-            f"experiment {self.experiment}: {result.summary}",
-            result.values,
-            result.output,
-            result.error,
-        )
+        """Run the experiment in the playbook's workspace. The step succeeds when the verdict is passed; past the
+        step's timeout the run gets SIGTERM, so it rolls back, and is killed only if it has not ended in
+        ROLLBACK_GRACE seconds more (then `seclo experiment recover` restores what it left)."""
+        args = [*seclo_command(), "experiment", "run", self.experiment, "--format", "json"]
+        args += ["--workspace", str(ctx.workspace)]
+        try:
+            process = subprocess.Popen(  # noqa: S603 - an argument list, no shell
+                args,
+                cwd=ctx.workspace,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            return StepResult(False, f"{args[0]}: {exc.strerror}", error=f"{args[0]}: {exc.strerror}")
+        stopped = ""
+        try:
+            out, err = process.communicate(timeout=ctx.timeout)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            stopped = f"the experiment did not end within {ctx.timeout:g} s and was stopped (rolled back)"
+            try:
+                out, err = process.communicate(timeout=ROLLBACK_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+                stopped = (
+                    f"the experiment did not end within {ctx.timeout:g} s and was killed during its rollback: "
+                    "run `seclo experiment recover`"
+                )
+        stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        output = out + err
+        try:
+            document = json.loads(stdout)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            lines = stderr.strip().splitlines()
+            problem = next((line for line in lines if not line.startswith("Tip:")), lines[0] if lines else "")
+            message = stopped or f"experiment {self.experiment}: exit {process.returncode}: {problem[:300]}"
+            return StepResult(False, message, {"exit_code": process.returncode}, output, message)
+        values = {
+            key: document.get(key)
+            for key in ("run_id", "experiment", "verdict", "reason", "timings", "journal")
+        }
+        values["exit_code"] = process.returncode
+        summary = f"experiment {document.get('experiment')}: {document.get('verdict')} (run {document.get('run_id')})"
+        if stopped:
+            return StepResult(False, f"{summary}: {stopped}", values, output, stopped)
+        if document.get("verdict") != "passed":
+            return StepResult(False, summary, values, output, f"{summary}: {document.get('reason')}")
+        return StepResult(True, summary, values, output)
 
 
 def prepare_experiment(step: ExperimentStep, render: Renderer) -> PreparedExperiment:
