@@ -423,6 +423,11 @@ def together_command(
                 for t in teams
             ],
         )
+        if all(math.isnan(t.deployment_frequency) for t in teams):
+            click.echo(
+                f"No production deployments between {window.since:%Y-%m-%d} and {window.at:%Y-%m-%d}: "
+                "the delivery columns are empty (import deployments to fill them)."
+            )
 
     since, at = window.since.isoformat() + "Z", window.at.isoformat() + "Z"
     _emit(together_document(teams, since, at), fmt, show)
