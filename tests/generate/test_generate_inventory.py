@@ -121,6 +121,7 @@ def test_hosts_are_scanned_at_their_own_cadence_with_public_ones(fleet: Fleet) -
 
 def test_generation_is_deterministic_by_seed() -> None:
     """The same seed gives the same scans; another seed gives other cadences."""
+
     def draw(seed: int) -> Fleet:
         streams = Streams(seed)
         return generate_fleet(streams.rng("assets"), streams.rng("ports"), PERIOD, 400)
