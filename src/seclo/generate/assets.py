@@ -245,9 +245,7 @@ def _scan_days(
     lookback = int(cadence.max()) * SCANS_AT_LEAST if cadence.size else 0
     in_period = period.snapshots(1, SNAPSHOT_HOUR)
     before = max(lookback - in_period.size, 0)
-    snaps = np.concatenate(
-        [in_period[0] - US_PER_DAY * np.arange(before, 0, -1, dtype=np.int64), in_period]
-    )
+    snaps = np.concatenate([in_period[0] - US_PER_DAY * np.arange(before, 0, -1, dtype=np.int64), in_period])
     back = np.arange(snaps.size - 1, -1, -1, dtype=np.int64)  # days before the last grid day
     earliest = np.maximum(in_period.size, SCANS_AT_LEAST * cadence)  # per host, in days back
     scanned = (back[:, None] % cadence[None, :] == phase[None, :]) & (back[:, None] < earliest[None, :])
