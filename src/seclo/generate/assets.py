@@ -247,8 +247,11 @@ def _scan_days(
     before = max(lookback - in_period.size, 0)
     snaps = np.concatenate([in_period[0] - US_PER_DAY * np.arange(before, 0, -1, dtype=np.int64), in_period])
     back = np.arange(snaps.size - 1, -1, -1, dtype=np.int64)  # days before the last grid day
-    earliest = np.maximum(in_period.size, SCANS_AT_LEAST * cadence)  # per host, in days back
-    scanned = (back[:, None] % cadence[None, :] == phase[None, :]) & (back[:, None] < earliest[None, :])
+    scanned = np.zeros((snaps.size, cadence.size), dtype=bool)
+    for every in np.unique(cadence).tolist():  # a few cadences: only boolean days x hosts arrays are built
+        hosts = np.flatnonzero(cadence == every)
+        on_cycle = (back % every)[:, None] == phase[hosts][None, :]
+        scanned[:, hosts] = on_cycle & (back < max(in_period.size, SCANS_AT_LEAST * every))[:, None]
     return snaps, scanned
 
 
