@@ -55,3 +55,27 @@ def test_empty_store_is_exit_two(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "error:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_dora_by_service_month(workspace: Path) -> None:
+    """--by service,month shows each service's figures per month, in the JSON document and the table."""
+    args = ["analyze", "dora", "-w", str(workspace), "--at", "2024-06-01T00:00:00Z", "--days", "90"]
+    runner = CliRunner()
+    result = runner.invoke(cli, [*args, "--by", "service,month", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)["figures"]
+    assert {f["scope"] for f in figures} == {"service_month"}
+    months = {f["key"].rsplit("/", 1)[1] for f in figures}
+    services = {f["key"].rsplit("/", 1)[0] for f in figures}
+    assert months == {"2024-03", "2024-04", "2024-05"}
+    assert len(services) > 1
+    assert sum(f["deployments"] for f in figures) > 0
+    default = json.loads(runner.invoke(cli, [*args, "--format", "json"]).stdout)["figures"]
+    assert {f["scope"] for f in default} == {"all", "service", "team", "month"}
+    both = runner.invoke(cli, [*args, "--by", "all", "--by", "month,service"])
+    assert both.exit_code == 0, both.output
+    assert "service_month" in both.output
+    assert f"{sorted(services)[0]}/2024-04" in both.output
+    wrong = runner.invoke(cli, [*args, "--by", "team,month"])
+    assert wrong.exit_code == 2
+    assert "service,month" in wrong.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ from seclo.cli import main
 from seclo.store import open_store
 from seclo.store.sql import run
 from seclo.workspace import Workspace
+
+sys.path.insert(0, str(Path(__file__).parent / "analytics"))
+from analytics_helpers import HOUR, add_asset, add_deployment, add_finding, add_incident, day
 
 SLO = """\
 apiVersion: openslo/v1
@@ -112,3 +116,34 @@ def test_report_replaces_an_existing_file(tmp_path: Path) -> None:
     assert _run(["report", "--html", str(out), "--at", AT, "-w", str(ws)]) == 0
     assert "old report" not in out.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "ws"]
+
+
+def test_report_holds_the_analytics_of_the_stores_data(tmp_path: Path) -> None:
+    """With findings, incidents and deployments in the store, the report opens the analytics with headline
+    figures and has the persistence, SLA, KPI, DORA and per-team sections; the analyses without data are
+    left out rather than failing the report."""
+    ws = _workspace(tmp_path / "ws", ("login", 0.95))
+    with open_store(Workspace.open(ws).store_path) as store:
+        add_asset(store, "a1", "payments", "high", [0, 7, 14])
+        add_finding(store, "f1", 0, 4, severity="critical")
+        add_finding(store, "f2", 0, 20, severity="critical")
+        add_finding(store, "f3", 10, None, severity="high", status="reopened")
+    out = tmp_path / "report.html"
+    assert _run(["report", "--html", str(out), "--at", AT, "-w", str(ws)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert 'id="analytics-headlines"' in page
+    assert "flaw half-life" in page
+    assert "fixed within SLA" in page
+    assert 'id="persistence"' in page
+    assert 'id="sla"' in page
+    assert 'id="together"' in page
+    assert 'id="dora"' not in page  # no deployments: no DORA section, and no error
+    with open_store(Workspace.open(ws).store_path) as store:
+        add_deployment(store, "d1", day(30), commits=(day(29),))
+        add_incident(store, "i1", day(31), detected=day(31) + HOUR, resolved=day(31) + 3 * HOUR)
+    assert _run(["report", "--html", str(out), "--at", AT, "-w", str(ws)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert 'id="dora"' in page
+    assert 'id="kpi"' in page
+    assert "DORA deployment frequency" in page
+    assert "MTTR outage" in page

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from seclo.cli import main
 from seclo.demo import run_demo
 from seclo.store import TABLES, open_store
@@ -28,6 +30,42 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
         assert f"<code>{slo.name}</code>" in page
     assert result.experiment is not None
     assert result.experiment.verdict == "passed", result.experiment.reason
+
+
+def test_demo_shows_the_analytics_headlines_and_report_sections(tmp_path: Path) -> None:
+    """The demo computes flaw half-life, SLA, incident medians and the DORA four keys with levels, shows
+    several scan-frequency buckets, and its report holds every analytics section."""
+    result = run_demo(tmp_path / "demo", days=3, seed=11)
+    assert result.analytics is not None
+    figures = {h.name: h.value for h in result.analytics.headlines()}
+    assert figures["flaw half-life"].endswith(" days")
+    assert figures["fixed within SLA"].endswith("%")
+    assert int(figures["past SLA now"].replace(",", "")) > 0
+    for measure in ("MTTD", "MTTA", "MTTR"):
+        assert f"{measure} security" in figures
+        assert f"{measure} outage" in figures
+    for key in ("deployment frequency", "lead time for changes", "change failure rate", "time to restore"):
+        value = next(v for k, v in figures.items() if k.startswith(f"DORA {key}"))
+        assert value.endswith(("(Elite)", "(High)", "(Medium)", "(Low)")), value
+    assert result.analytics.persistence is not None
+    buckets = {c.group for c in result.analytics.persistence.by("scan_frequency")}
+    assert {"<12 scans/yr", "12-52 scans/yr", "52-260 scans/yr", ">=260 scans/yr"} <= buckets
+    assert result.report is not None
+    page = result.report.read_text(encoding="utf-8")
+    for anchor in ("analytics-headlines", "persistence", "sla", "kpi", "dora", "together"):
+        assert f'id="{anchor}"' in page, anchor
+    assert "together-scatter" in page
+
+
+def test_demo_command_prints_the_analytics_headlines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`seclo demo` prints the security performance table with the half-life and the DORA levels."""
+    main(["demo", "--days", "2", "--seed", "3", "-w", str(tmp_path / "demo")])
+    out = capsys.readouterr().out
+    assert "Security performance" in out
+    assert "flaw half-life" in out
+    assert "DORA change failure rate" in out
 
 
 def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path) -> None:

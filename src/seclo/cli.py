@@ -382,11 +382,22 @@ def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) ->
 @click.option(
     "--at", "at_text", metavar="ISO8601", help="Evaluate at this time [default: now]; later data is ignored."
 )
+@click.option(
+    "--analytics-days",
+    type=click.FloatRange(1, 36500),
+    default=365,
+    show_default=True,
+    help="Period before --at of the analytics sections (as seclo analyze --days).",
+)
 @workspace_option
-def report_command(html_path: Path, at_text: str | None, workspace: Path | None) -> None:
+def report_command(
+    html_path: Path, at_text: str | None, analytics_days: float, workspace: Path | None
+) -> None:
     """Write a report of every SLO in slos/ as one self-contained HTML file, for people who do not read
     terminals: a summary, then per objective its state, attainment, error budget, burn rates, alerts, error
-    budget policy, and charts of the budget and the SLI over the period.
+    budget policy, and charts of the budget and the SLI over the period; then the security performance
+    analytics (headline figures, flaw persistence, patch SLAs, incident KPIs, DORA, per team) of the store's
+    data, each where the store has data for it.
 
     The file loads nothing from the network (no scripts, fonts or remote images), so it can be mailed or
     archived as it is. It is described in docs/report.md.
@@ -398,7 +409,10 @@ def report_command(html_path: Path, at_text: str | None, workspace: Path | None)
 
     Example: seclo report --html slo-report.html --at 2024-03-01T12:00:00Z
     """
+    from seclo.analytics.interface import Window  # noqa: PLC0415
+    from seclo.analytics.overview import analyze_overview  # noqa: PLC0415
     from seclo.report import write_slo_report  # noqa: PLC0415
+    from seclo.report.analytics_report import overview_sections  # noqa: PLC0415
     from seclo.report.risk_report import workspace_risk_sections  # noqa: PLC0415
     from seclo.slo.status import evaluate_workspace  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
@@ -407,8 +421,10 @@ def report_command(html_path: Path, at_text: str | None, workspace: Path | None)
     at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
     with open_store(ws.store_path, read_only=True) as store:
         results = evaluate_workspace(ws, store, at=at)
+        analytics = analyze_overview(store, Window.ending(at, analytics_days), ws.settings.sla_days)
     risk = workspace_risk_sections(ws.root / "risk")
-    write_slo_report(html_path, results, at=at, workspace=ws.root, extra=risk)
+    extra = [*overview_sections(analytics), *risk]
+    write_slo_report(html_path, results, at=at, workspace=ws.root, extra=extra)
     states = [r.state for r in results]
     click.echo(
         f"wrote {html_path}: {len(results)} objectives, {states.count('met')} met, "
@@ -740,6 +756,13 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
         [(h.name, h.value, h.detail) for h in result.summary.headlines],
     )
     _render_slos(result.slos)
+    if result.analytics is not None:
+        w = result.analytics.window
+        render_table(
+            f"Security performance, {w.since:%Y-%m-%d} to {w.at:%Y-%m-%d} (seclo analyze)",
+            ["measure", "value", "how"],
+            [(h.name, h.value, h.detail) for h in result.analytics.headlines()],
+        )
     if result.report is not None:
         click.echo(f"report: {result.report}")
     if result.experiment is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -276,11 +277,20 @@ def kpi_command(
     show_default=True,
     help="Incident kinds that count as change failures and restorations.",
 )
+@click.option(
+    "--by",
+    "by_texts",
+    multiple=True,
+    metavar="all|service|team|month|service,month",
+    help="Figures shown (table and JSON), repeatable: overall, per service, team, month, or per service per "
+    "month [default: all, service, team and month].",
+)
 @_common
 def dora_command(
     thresholds: str,
     link_hours: float,
     incidents: str,
+    by_texts: tuple[str, ...],
     at_text: str | None,
     days: float,
     fmt: str,
@@ -289,15 +299,17 @@ def dora_command(
 ) -> None:
     """DORA metrics of production deployments: deployment frequency, lead time for changes, change failure
     rate (each deployment counted once), time to restore and rework rate; overall, per service, team and
-    month, classified Low/Medium/High/Elite, with the thresholds printed.
+    month (or, with --by service,month, per service per month), classified Low/Medium/High/Elite, with the
+    thresholds printed.
 
-    Example: seclo analyze dora --days 90 --thresholds 2023 --link-hours 12
+    Example: seclo analyze dora --days 90 --thresholds 2023 --link-hours 12 --by all --by service,month
     """
     from seclo.analytics.documents import dora_document  # noqa: PLC0415
     from seclo.analytics.dora import analyze_dora  # noqa: PLC0415
     from seclo.analytics.dora_levels import METRICS, TABLES  # noqa: PLC0415
     from seclo.report.analytics_sections import DoraSection  # noqa: PLC0415
 
+    scopes = _dora_scopes(by_texts)
     ws, store, window = _context(workspace, at_text, days)
     with store:
         result = analyze_dora(
@@ -306,7 +318,9 @@ def dora_command(
             table=thresholds,
             link_window=timedelta(hours=link_hours),
             incident_kind=incidents,
+            service_month="service_month" in scopes,
         )
+    result = replace(result, figures=tuple(f for f in result.figures if f.scope in scopes))
 
     def show() -> None:
         rows = []
@@ -337,6 +351,30 @@ def dora_command(
 
     _emit(dora_document(result), fmt, show)
     _html(html_path, [DoraSection(result)], ws, window.at)
+
+
+def _dora_scopes(by_texts: tuple[str, ...]) -> set[str]:
+    """The DORA scopes `--by` asks for: each value is one grouping, its dimensions comma-separated."""
+    from seclo.analytics.dora import DEFAULT_SCOPES  # noqa: PLC0415
+
+    if not by_texts:
+        return set(DEFAULT_SCOPES)
+    groupings = {
+        frozenset({"all"}): "all",
+        frozenset({"service"}): "service",
+        frozenset({"team"}): "team",
+        frozenset({"month"}): "month",
+        frozenset({"service", "month"}): "service_month",
+    }
+    scopes = set()
+    for text in by_texts:
+        parts = frozenset(part.strip().lower() for part in text.split(",") if part.strip())
+        if parts not in groupings:
+            raise click.BadParameter(
+                f"{text!r}: choose all, service, team, month or service,month", param_hint="--by"
+            )
+        scopes.add(groupings[parts])
+    return scopes
 
 
 @analyze_group.command("together")
@@ -385,6 +423,11 @@ def together_command(
                 for t in teams
             ],
         )
+        if all(math.isnan(t.deployment_frequency) for t in teams):
+            click.echo(
+                f"No production deployments between {window.since:%Y-%m-%d} and {window.at:%Y-%m-%d}: "
+                "the delivery columns are empty (import deployments to fill them)."
+            )
 
     since, at = window.since.isoformat() + "Z", window.at.isoformat() + "Z"
     _emit(together_document(teams, since, at), fmt, show)

@@ -1,5 +1,5 @@
-"""`seclo demo`: generate an organisation, import it, summarise it, evaluate its SecLOs and write the HTML
-report (report.html in the workspace), as library calls.
+"""`seclo demo`: generate an organisation, import it, summarise it, evaluate its SecLOs, run the security
+performance analytics and write the HTML report (report.html in the workspace), as library calls.
 
 Later capabilities (objectives, experiments, analytics, risk) add their steps here.
 """
@@ -10,12 +10,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seclo.analytics.interface import Window
+from seclo.analytics.overview import AnalyticsOverview, analyze_overview
 from seclo.experiments.example import run_example
 from seclo.experiments.result import RunResult
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.playbooks.demo import DemoPlaybooks, run_demo_playbooks
 from seclo.report import write_slo_report
+from seclo.report.analytics_report import overview_sections
 from seclo.report.risk_report import workspace_risk_sections
 from seclo.reporting import NullReporter, Reporter
 from seclo.slo.status import SloResult, evaluate_workspace
@@ -38,6 +41,7 @@ class DemoResult:
     report: Path | None = None
     experiment: RunResult | None = None
     playbooks: DemoPlaybooks | None = None
+    analytics: AnalyticsOverview | None = None
 
 
 def import_generated(
@@ -79,10 +83,13 @@ def run_demo(
         summary = summarise(store)
         # The starter SecLOs `init` wrote, judged at the end of the generated data ("now" for the demo).
         slos = evaluate_workspace(workspace, store, at=generated.end)
+        # Flaw persistence, patch SLAs, incident KPIs and DORA over the generated period.
+        analytics = analyze_overview(store, Window.ending(generated.end, days), workspace.settings.sla_days)
     risk = workspace_risk_sections(root / "risk")
-    report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root, extra=risk)
+    extra = [*overview_sections(analytics), *risk]
+    report = write_slo_report(root / "report.html", slos, at=generated.end, workspace=root, extra=extra)
     # The passing example experiment (examples/experiments), against its detector, in this workspace.
     experiment = run_example(workspace)
     # One playbook for real against a local receiver (pages for the burning SecLOs), one as a dry run.
     playbooks = run_demo_playbooks(workspace, slos, generated.end)
-    return DemoResult(root, tuple(results), summary, slos, report, experiment, playbooks)
+    return DemoResult(root, tuple(results), summary, slos, report, experiment, playbooks, analytics)

@@ -145,3 +145,28 @@ def test_change_failure_rate_never_exceeds_one(
         for figures in result.figures:
             assert 0 <= figures.change_failures <= figures.deployments
             assert 0.0 <= figures.change_failure_rate <= 1.0
+
+
+def test_per_service_per_month_splits_each_service_by_month(store: Store) -> None:
+    """With service_month, each service gets its own figures for each month, summing to the service's."""
+    window = Window(day(0), day(60))  # January and February 2024
+    add_deployment(store, "a1", day(2), service="api", commits=(day(2) - 2 * HOUR,))
+    add_deployment(store, "a2", day(40), service="api", result="failure", commits=(day(40) - 10 * HOUR,))
+    add_deployment(store, "a3", day(41), service="api", commits=(day(41) - 6 * HOUR,))
+    add_deployment(store, "w1", day(5), service="web", team="front")
+    add_incident(store, "i1", day(2) + HOUR, service="api", resolved=day(2) + 4 * HOUR)
+    result = analyze_dora(store, window, service_month=True)
+    cells = {f.key: f for f in result.by("service_month")}
+    assert sorted(cells) == ["api/2024-01", "api/2024-02", "web/2024-01"]
+    jan, feb = cells["api/2024-01"], cells["api/2024-02"]
+    assert (jan.deployments, jan.change_failures, jan.time_to_restore_hours) == (1, 1, 3.0)
+    assert (feb.deployments, feb.successful, feb.change_failures, feb.lead_time_hours) == (2, 1, 1, 6.0)
+    assert jan.days == 31
+    assert feb.days == 29
+    assert feb.deployment_frequency == pytest.approx(1 / 29)
+    api = next(f for f in result.by("service") if f.key == "api")
+    assert jan.deployments + feb.deployments == api.deployments
+    # Without the flag the other scopes are unchanged and no service-month figures are computed.
+    plain = analyze_dora(store, window)
+    assert plain.by("service_month") == ()
+    assert [repr(f) for f in plain.figures] == [repr(f) for f in result.figures if f.scope != "service_month"]

@@ -11,7 +11,7 @@ import pytest
 from analytics_helpers import END, add_asset, add_finding, day, generated_workspace
 from lifelines import KaplanMeierFitter
 
-from seclo.analytics.persistence import analyze_persistence, durations_sql
+from seclo.analytics.persistence import SCAN_BUCKETS, analyze_persistence, durations_sql
 from seclo.errors import InputError
 from seclo.store import Store, open_store
 
@@ -102,7 +102,16 @@ def test_weighted_unique_durations_match_lifelines_on_raw_rows(tmp_path: Path) -
         raw = store.conn.execute(f"SELECT * FROM ({durations_sql()}) WHERE hours >= 0", {"at": END}).df()
     assert result.overall().findings == len(raw) > 1000
     assert 0 < result.overall().censored < len(raw)
-    for dimension, column in (("all", None), ("severity", "severity"), ("team", "team")):
+    # The generator scans hosts daily, weekly, monthly or quarterly: the SOSS buckets are all there.
+    buckets = {c.group: c.findings for c in result.by("scan_frequency")}
+    assert {label for label, _ in SCAN_BUCKETS} <= set(buckets)
+    assert all(buckets[label] > 50 for label, _ in SCAN_BUCKETS)
+    for dimension, column in (
+        ("all", None),
+        ("severity", "severity"),
+        ("team", "team"),
+        ("scan_frequency", "scan_frequency"),
+    ):
         for curve in result.by(dimension):  # type: ignore[arg-type]
             rows = raw if column is None else raw[raw[column] == curve.group]
             fitter = KaplanMeierFitter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from analytics_helpers import add_finding, day
@@ -10,6 +10,9 @@ from analytics_helpers import add_finding, day
 from seclo.analytics.interface import Window
 from seclo.analytics.sla import analyze_sla
 from seclo.errors import InputError
+from seclo.sli import Window as SliWindow
+from seclo.sli import get_indicator, indicator_params
+from seclo.sli.slicing import REOPENED_RULE
 from seclo.store import Store
 from seclo.workspace import SlaDays
 
@@ -88,3 +91,46 @@ def test_no_findings_is_an_input_error(store: Store) -> None:
     """With no finding to judge, the analysis says so."""
     with pytest.raises(InputError, match="no findings"):
         analyze_sla(store, Window(day(0), AT))
+
+
+def _sli_good_total(store: Store, at: datetime, sla_days: SlaDays) -> tuple[float, float]:
+    """The patch_latency SLI's good and total events from long before the findings up to `at`."""
+    indicator = get_indicator("patch_latency")
+    params = indicator_params(indicator, {"sla_days": sla_days.model_dump()})
+    start = day(-100)
+    series = indicator.evaluate(store.conn, params, SliWindow(start, at, timedelta(days=1)))
+    return float(series.good.sum()), float(series.total.sum())
+
+
+@pytest.mark.parametrize(
+    ("closed", "status", "fixed_in_time"),
+    [
+        (3, "reopened", 0),  # fixed in time, then reopened: open again, past SLA at day 30
+        (
+            45,
+            "closed",
+            0,
+        ),  # reopened at some point and closed again at 45: late against the original deadline
+        (3, "closed", 1),  # fixed in time and it held
+    ],
+)
+def test_reopened_finding_gets_the_same_verdict_from_the_sli_and_the_analysis(
+    store: Store, closed: float, status: str, fixed_in_time: int
+) -> None:
+    """A reopened finding counts the same in `seclo analyze sla` and the patch_latency SLI: no clock restart."""
+    add_finding(store, "h", 0, closed, severity="high", status=status)
+    at, days = day(60), SlaDays()
+    total = analyze_sla(store, Window(day(-100), at), days).total()
+    decided = total.within_sla + total.closed_late + total.open_past_sla
+    assert (total.within_sla, decided) == (fixed_in_time, 1)
+    assert _sli_good_total(store, at, days) == (fixed_in_time, 1)
+    assert analyze_sla(store, Window(day(-100), at), days).restart_rule == REOPENED_RULE
+
+
+def test_patch_latency_and_analysis_agree_on_a_mixed_population(store: Store) -> None:
+    """Over the same findings, the SLI's share of good events equals the analysis's share fixed within SLA."""
+    _findings(store)
+    add_finding(store, "m-reopened-late", 0, 100, severity="medium", status="reopened")
+    total = analyze_sla(store, Window(day(-100), AT), SlaDays()).total()
+    decided = total.within_sla + total.closed_late + total.open_past_sla
+    assert _sli_good_total(store, AT, SlaDays()) == (total.within_sla, decided)

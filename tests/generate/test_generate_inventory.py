@@ -1,4 +1,4 @@
-"""Inventories: accounts in daily snapshots, hosts in weekly ones, and the ports scans find open."""
+"""Inventories: accounts in daily snapshots, hosts scanned at their own cadence, and the ports scans find open."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def accounts() -> Accounts:
 
 @pytest.fixture(scope="module")
 def fleet() -> Fleet:
-    """A quarter of weekly host and port snapshots for an organisation of 2,000 people."""
+    """A quarter of host and port scans for an organisation of 2,000 people."""
     streams = Streams(2)
     return generate_fleet(streams.rng("assets"), streams.rng("ports"), PERIOD, 2000)
 
@@ -88,15 +88,48 @@ def test_last_login_never_lies_in_the_future(accounts: Accounts) -> None:
     assert all(r["last_login"] is None or r["last_login"] <= r["snapshot_time"] for r in rows)
 
 
-def test_hosts_are_snapshotted_weekly_with_public_ones(fleet: Fleet) -> None:
-    """Hosts are inventoried every week; a minority face the internet, with all criticalities present."""
+def test_hosts_are_scanned_at_their_own_cadence_with_public_ones(fleet: Fleet) -> None:
+    """Each host is scanned daily, weekly, monthly or quarterly, evenly; a minority face the internet, with all
+    criticalities present."""
     rows = fleet.assets.to_pylist()
-    times = sorted({row["snapshot_time"] for row in rows})
-    assert all(b - a == timedelta(days=7) for a, b in pairwise(times))
-    latest = _last_snapshot(fleet.assets)
-    public = [row for row in latest if row["exposure"] == "public"]
+    scans: dict[str, list[datetime]] = {}
+    latest: dict[str, dict[str, object]] = {}
+    for row in rows:
+        scans.setdefault(row["asset_id"], []).append(row["snapshot_time"])
+        latest[row["asset_id"]] = row
+    assert all(t.hour == 3 for times in scans.values() for t in times)
+    every = dict(zip(fleet.asset_ids, fleet.scan_every_days.tolist(), strict=True))
+    for asset, times in scans.items():
+        assert all(b - a == timedelta(days=every[asset]) for a, b in pairwise(sorted(times)))
+    cadences = Counter(every[asset] for asset in scans)
+    assert set(cadences) == {1, 7, 30, 91}
+    assert cadences.most_common(1)[0][0] == 7
+    # Hosts there throughout (scanned before the period and in its last cycle) have three scans at least.
+    start = END - timedelta(days=90)
+    old = [
+        asset
+        for asset, times in scans.items()
+        if min(times) < start and max(times) > END - timedelta(days=every[asset] + 1)
+    ]
+    assert old
+    assert all(len(scans[asset]) >= 3 for asset in old)
+    public = [row for row in latest.values() if row["exposure"] == "public"]
     assert 0.02 * len(latest) < len(public) < 0.2 * len(latest)
-    assert {row["criticality"] for row in latest} == {"critical", "high", "medium", "low"}
+    assert all(every[str(row["asset_id"])] <= 7 for row in public)
+    assert {row["criticality"] for row in latest.values()} == {"critical", "high", "medium", "low"}
+
+
+def test_generation_is_deterministic_by_seed() -> None:
+    """The same seed gives the same scans; another seed gives other cadences."""
+
+    def draw(seed: int) -> Fleet:
+        streams = Streams(seed)
+        return generate_fleet(streams.rng("assets"), streams.rng("ports"), PERIOD, 400)
+
+    first, again, other = draw(3), draw(3), draw(4)
+    assert first.assets.equals(again.assets)
+    assert first.ports.equals(again.ports)
+    assert not np.array_equal(first.scan_every_days, other.scan_every_days)
 
 
 def test_public_hosts_mostly_answer_on_web_and_ssh_ports(fleet: Fleet) -> None:

@@ -27,6 +27,7 @@ ARGS = [
     "--no-first-run",
 ]
 WHITE = np.array([255, 255, 255], dtype=np.uint8)
+ANALYTICS = ("persistence", "sla", "kpi", "dora", "together")  # the analytics sections' anchors
 
 
 def _ink(image: Image.Image) -> tuple[int, float]:
@@ -49,6 +50,7 @@ class Visit:
     page_size: dict[str, Any] = field(default_factory=dict)
     chart_boxes: list[FloatRect | None] = field(default_factory=list)
     risk_charts: int = 0
+    analytics_charts: dict[str, int] = field(default_factory=dict)
     title: str = ""
     headings: list[str] = field(default_factory=list)
 
@@ -89,6 +91,9 @@ def _visit(report: Path, screenshot: Path) -> Visit:
             visit.chart_boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
             risk = page.locator("section[id^=risk] figure.chart svg")
             visit.risk_charts = risk.count()
+            visit.analytics_charts = {
+                anchor: page.locator(f"section#{anchor} figure.chart svg").count() for anchor in ANALYTICS
+            }
             visit.title = page.title()
             visit.headings = page.locator("section h2").all_inner_texts()
         finally:
@@ -111,13 +116,16 @@ def test_report_renders_offline_with_visible_charts(tmp_path: Path) -> None:
     assert visit.title == "Security Level Objectives"
     assert any("breached" in heading for heading in visit.headings)
 
-    # Two charts for each objective with data, and the risk charts of the starter scenarios (exceedance
-    # curves, a histogram per category side by side, before/after for the treated breach), each laid out
-    # with a real size inside the page.
+    # Two charts for each objective with data, the analytics charts (at least one per analysis: survival
+    # curves, burn-down, KPI histograms, DORA, the per-team scatter), and the risk charts of the starter
+    # scenarios (exceedance curves, a histogram per category side by side, before/after for the treated
+    # breach), each laid out with a real size inside the page.
     with_data = [r for r in demo.slos if r.status is not None and r.status.state != "no_data"]
     boxes = [box for box in visit.chart_boxes if box is not None]
     assert visit.risk_charts == 4
-    assert len(boxes) == len(visit.chart_boxes) == 2 * len(with_data) + visit.risk_charts
+    assert all(visit.analytics_charts[anchor] >= 1 for anchor in ANALYTICS), visit.analytics_charts
+    analytics = sum(visit.analytics_charts.values())
+    assert len(boxes) == len(visit.chart_boxes) == 2 * len(with_data) + analytics + visit.risk_charts
     width, height = visit.page_size["width"], visit.page_size["height"]
     for box in boxes:
         assert box["width"] > 250

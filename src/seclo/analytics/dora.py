@@ -1,4 +1,5 @@
-"""DORA delivery metrics from the deployments and incidents tables: overall, per service, per team, per month.
+"""DORA delivery metrics from the deployments and incidents tables: overall, per service, per team, per month,
+and on request per service per month (scope "service_month", key "SERVICE/YYYY-MM").
 
 Definitions (all over production deployments, env "production" or "prod", finished in the window):
 - deployment frequency: successful production deployments per day;
@@ -28,15 +29,18 @@ from seclo.store import Store
 from seclo.store.sql import sql_literal
 
 __all__ = [
+    "DEFAULT_SCOPES",
     "INCIDENT_KINDS",
+    "SCOPES",
     "DoraFigures",
     "DoraResult",
     "Scope",
     "analyze_dora",
 ]
 
-Scope = Literal["all", "service", "team", "month"]
-SCOPES: tuple[Scope, ...] = ("all", "service", "team", "month")
+Scope = Literal["all", "service", "team", "month", "service_month"]
+SCOPES: tuple[Scope, ...] = ("all", "service", "team", "month", "service_month")
+DEFAULT_SCOPES: tuple[Scope, ...] = ("all", "service", "team", "month")
 INCIDENT_KINDS = {"outage": ("outage",), "security": ("security",), "all": ("outage", "security")}
 UNKNOWN = "(unknown)"
 
@@ -110,18 +114,24 @@ def _prod(columns: str) -> str:
   WHERE lower(env) IN ('production', 'prod') AND finished_at >= $since AND finished_at < $at"""
 
 
-def _grouped(select: str, source: str, month_of: str) -> str:
-    """`select` aggregated over `source` for every scope at once (GROUPING SETS), with scope and key."""
-    return f"""SELECT CASE WHEN grouping(service) = 0 THEN 'service' WHEN grouping(team) = 0 THEN 'team'
+def _grouped(select: str, source: str, month_of: str, service_month: bool = False) -> str:
+    """`select` aggregated over `source` for every scope at once (GROUPING SETS), with scope and key.
+
+    With `service_month`, also per (service, month): scope "service_month", key "SERVICE/YYYY-MM".
+    """
+    both = "grouping(service) = 0 AND grouping(month) = 0"
+    return f"""SELECT CASE WHEN {both} THEN 'service_month'
+                   WHEN grouping(service) = 0 THEN 'service' WHEN grouping(team) = 0 THEN 'team'
                    WHEN grouping(month) = 0 THEN 'month' ELSE 'all' END AS scope,
-       CASE WHEN grouping(service) = 0 THEN coalesce(service, '{UNKNOWN}')
+       CASE WHEN {both} THEN coalesce(service, '{UNKNOWN}') || '/' || strftime(month, '%Y-%m')
+            WHEN grouping(service) = 0 THEN coalesce(service, '{UNKNOWN}')
             WHEN grouping(team) = 0 THEN coalesce(team, '{UNKNOWN}')
             WHEN grouping(month) = 0 THEN strftime(month, '%Y-%m') ELSE 'all' END AS key, {select}
 FROM (SELECT *, date_trunc('month', {month_of}) AS month FROM ({source}))
-GROUP BY GROUPING SETS ((), (service), (team), (month))"""
+GROUP BY GROUPING SETS ((), (service), (team), (month){", (service, month)" if service_month else ""})"""
 
 
-def _deploy_sql(kinds: tuple[str, ...]) -> str:
+def _deploy_sql(kinds: tuple[str, ...], service_month: bool = False) -> str:
     kind_list = ", ".join(sql_literal(k) for k in kinds)
     return f"""WITH d AS ({
         _prod(f"deploy_id, service, coalesce(team, '{UNKNOWN}') AS team, finished_at, result")
@@ -154,21 +164,23 @@ sequenced AS (
             " AND epoch_us(finished_at) - epoch_us(previous_at) <= $link_us) AS rework",
             "SELECT * FROM sequenced",
             "finished_at",
+            service_month,
         )
     }"""
 
 
-def _lead_sql() -> str:
+def _lead_sql(service_month: bool = False) -> str:
     source = f"""SELECT service, team, finished_at, unnest(commits).committed_at AS committed_at
   FROM ({_prod(f"service, coalesce(team, '{UNKNOWN}') AS team, finished_at, commits")} AND result = 'success')"""
     return _grouped(
         "median((epoch_us(finished_at) - epoch_us(committed_at)) / 3600e6) AS lead_time_hours",
         source,
         "finished_at",
+        service_month,
     )
 
 
-def _restore_sql(kinds: tuple[str, ...]) -> str:
+def _restore_sql(kinds: tuple[str, ...], service_month: bool = False) -> str:
     kind_list = ", ".join(sql_literal(k) for k in kinds)
     source = f"""SELECT i.service, coalesce(t.team, '{UNKNOWN}') AS team, i.occurred_at, i.resolved_at
   FROM incidents AS i
@@ -181,11 +193,13 @@ def _restore_sql(kinds: tuple[str, ...]) -> str:
         " FILTER (WHERE resolved_at <= $at) AS ttr_hours",
         source,
         "occurred_at",
+        service_month,
     )
 
 
 def _month_days(window: Window, key: str) -> float:
-    start = datetime.strptime(key, "%Y-%m")
+    """Days of the month `key` ("YYYY-MM", or "SERVICE/YYYY-MM") inside the window."""
+    start = datetime.strptime(key.rsplit("/", 1)[-1], "%Y-%m")
     end = (start + timedelta(days=32)).replace(day=1)
     overlap = min(end, window.at) - max(start, window.since)
     return max(overlap / timedelta(days=1), 0.0)
@@ -202,6 +216,7 @@ def analyze_dora(
     table: str = "2019",
     link_window: timedelta = timedelta(hours=24),
     incident_kind: str = "outage",
+    service_month: bool = False,
 ) -> DoraResult:
     """The DORA metrics of production deployments finished in `window`, classified with `table`.
 
@@ -210,6 +225,7 @@ def analyze_dora(
         link_window: how long after a deployment an incident is still blamed on it (and a deployment after
             a change failure counts as rework).
         incident_kind: which incidents are change failures and restorations: "outage", "security" or "all".
+        service_month: also compute every service's figures per month (scope "service_month").
 
     Raises:
         InputError: no production deployment finished in the window.
@@ -217,15 +233,19 @@ def analyze_dora(
     kinds = INCIDENT_KINDS[incident_kind]
     params = {"since": window.since, "at": window.at, "link_us": link_window / timedelta(microseconds=1)}
     conn = store.conn
-    deploys = {(r[0], r[1]): r[2:] for r in conn.execute(_deploy_sql(kinds), params).fetchall()}
+    deploys = {
+        (r[0], r[1]): r[2:] for r in conn.execute(_deploy_sql(kinds, service_month), params).fetchall()
+    }
     if not deploys.get(("all", "all"), (0,))[0]:
         raise InputError(
             f"no production deployments between {window.since:%Y-%m-%d} and {window.at:%Y-%m-%d}",
             tip="Import deployments (env production) first, or widen the period with --days.",
         )
     bounds = {"since": window.since, "at": window.at}
-    lead = {(r[0], r[1]): r[2] for r in conn.execute(_lead_sql(), bounds).fetchall()}
-    restore = {(r[0], r[1]): r[2:] for r in conn.execute(_restore_sql(kinds), bounds).fetchall()}
+    lead = {(r[0], r[1]): r[2] for r in conn.execute(_lead_sql(service_month), bounds).fetchall()}
+    restore = {
+        (r[0], r[1]): r[2:] for r in conn.execute(_restore_sql(kinds, service_month), bounds).fetchall()
+    }
     figures = []
     for scope, key in sorted(deploys, key=lambda k: (SCOPES.index(k[0]), k[1])):
         counts = deploys[(scope, key)]
@@ -234,7 +254,7 @@ def analyze_dora(
             DoraFigures(
                 scope=scope,
                 key=key,
-                days=_month_days(window, key) if scope == "month" else window.days,
+                days=_month_days(window, key) if scope in ("month", "service_month") else window.days,
                 deployments=int(counts[0]),
                 successful=int(counts[1]),
                 change_failures=int(counts[2]),

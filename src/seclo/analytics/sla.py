@@ -5,10 +5,11 @@ The rule is the patch_latency SLI's: a finding of severity s has until deadline 
 closed within SLA when closed_at <= deadline; it breaches when it is still open at the deadline. Findings marked
 false_positive or accepted never count, nor do severities without an SLA (none, unknown).
 
-Reopened findings (restart rule): the clock does NOT restart. The store keeps one opened_at per finding and no
-reopening time, and a fix that did not hold is not a fix, so a finding whose status is "reopened" is open and
-its deadline stays opened_at + sla_days, whatever closed_at says; when it is closed again, the new closed_at is
-judged against that same deadline.
+Reopened findings (restart rule): the clock does NOT restart (seclo.sli.slicing.REOPENED_RULE, the one rule
+the patch_latency SLI applies too, through the same SQL, seclo.sli.slicing.finding_closed_at). The store keeps
+one opened_at per finding and no reopening time, and a fix that did not hold is not a fix, so a finding whose
+status is "reopened" is open and its deadline stays opened_at + sla_days, whatever closed_at says; when it is
+closed again, the new closed_at is judged against that same deadline.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy.typing as npt
 
 from seclo.analytics.interface import Window
 from seclo.errors import InputError
-from seclo.sli.slicing import FINDING_NOT_COUNTED
+from seclo.sli.slicing import FINDING_NOT_COUNTED, REOPENED_RULE, finding_closed_at
 from seclo.store import Store
 from seclo.workspace import SlaDays
 
@@ -37,10 +38,7 @@ __all__ = [
 ]
 
 SLA_SEVERITIES = ("critical", "high", "medium", "low")
-RESTART_RULE = (
-    "A reopened finding is open from its original opened_at: its SLA clock does not restart, and a later "
-    "closure is judged against the original deadline."
-)
+RESTART_RULE = REOPENED_RULE
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +118,7 @@ def counted_findings_sql(sla_days: SlaDays) -> str:
     return f"""WITH sla(severity, days) AS (VALUES {sla})
 SELECT f.finding_id, f.asset_id, f.vuln_id, f.severity, f.opened_at,
        f.opened_at + to_days(sla.days) AS deadline,
-       CASE WHEN f.status <> 'reopened' AND f.closed_at <= $at THEN f.closed_at END AS closed
+       CASE WHEN {finding_closed_at("f")} <= $at THEN f.closed_at END AS closed
 FROM findings AS f
 JOIN sla ON f.severity = sla.severity
 WHERE f.opened_at <= $at AND f.status NOT IN {FINDING_NOT_COUNTED}"""

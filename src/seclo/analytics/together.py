@@ -3,6 +3,10 @@
 Per team: DORA (from deployments.team), flaw half-life (Kaplan-Meier median of the team's findings, the team
 being the asset's latest owner), the share of decided findings fixed within SLA, and the median time to detect
 and to repair security incidents of the team's services (a service belongs to the team that deploys it most).
+
+Either side may be missing: without production deployments in the window every team still gets its security
+figures, with NaN delivery figures (null in JSON) and NaN incident times (a service's team is known only from
+its deployments); without findings, the teams that deploy get NaN security figures.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seclo.analytics.dora import analyze_dora
+from seclo.analytics.dora import DoraFigures, analyze_dora
 from seclo.analytics.interface import Window
 from seclo.analytics.persistence import analyze_persistence
 from seclo.analytics.sla import counted_findings_sql
+from seclo.errors import InputError
 from seclo.store import Store
 from seclo.workspace import SlaDays
 
@@ -66,12 +71,26 @@ GROUP BY o.team""",
     return {r[0]: (NAN if r[1] is None else r[1], NAN if r[2] is None else r[2]) for r in rows}
 
 
+def _dora_by_team(store: Store, window: Window) -> dict[str, DoraFigures]:
+    try:
+        return {f.key: f for f in analyze_dora(store, window).by("team")}
+    except InputError:  # no production deployment in the window: no delivery figures, not an error here
+        return {}
+
+
+def _half_life_by_team(store: Store, window: Window) -> dict[str, float]:
+    try:
+        return {c.group: c.half_life for c in analyze_persistence(store, window.at).by("team")}
+    except InputError:  # no finding opened by window.at: no flaw half-life
+        return {}
+
+
 def analyze_together(
     store: Store, window: Window, sla_days: SlaDays | None = None
 ) -> tuple[TeamPerformance, ...]:
     """Every team that deploys or owns assets, with its delivery and security figures side by side."""
-    dora = {f.key: f for f in analyze_dora(store, window).by("team")}
-    half_life = {c.group: c.half_life for c in analyze_persistence(store, window.at).by("team")}
+    dora = _dora_by_team(store, window)
+    half_life = _half_life_by_team(store, window)
     sla = _sla_by_team(store, sla_days or SlaDays(), window)
     incidents = _security_incidents_by_team(store, window)
     teams = sorted((set(dora) | set(half_life)) - {"(unknown)"})

@@ -1,4 +1,10 @@
-"""Hosts with their exposure, criticality, team and OS, and the ports a weekly scan finds open on them.
+"""Hosts with their exposure, criticality, team and OS, and the ports each scan finds open on them.
+
+Each host is scanned at its own cadence (SCAN_EVERY_DAYS: daily, weekly, monthly or quarterly, public hosts
+more often), on its own day of the cycle, so `seclo analyze persistence` sees several scan-frequency buckets
+(scans per year per asset, as Veracode SOSS volume 9). A scan is one assets snapshot row and the ports it
+finds; a snapshot time therefore holds the hosts scanned that day, not the whole fleet. Every host present at
+the end has at least SCANS_AT_LEAST scans: a slow one's history starts before the period when it must.
 
 Public hosts mostly answer on 443, 80 and 22. Now and then a public host also exposes something it should not
 (RDP, a database, Elasticsearch...) for one to three scans before someone closes it.
@@ -22,7 +28,9 @@ __all__ = [
     "CRITICALITIES",
     "CRITICALITY_SHARES",
     "PUBLIC_SHARE",
-    "SNAPSHOT_EVERY_DAYS",
+    "SCANS_AT_LEAST",
+    "SCAN_EVERY_DAYS",
+    "SCAN_SHARES",
     "SNAPSHOT_HOUR",
     "UNEXPECTED_EXPOSURES_PER_PUBLIC_ASSET_PER_WEEK",
     "Fleet",
@@ -35,7 +43,9 @@ CRITICALITIES = ("critical", "high", "medium", "low")
 CRITICALITY_SHARES = {"public": (0.25, 0.40, 0.30, 0.05), "internal": (0.08, 0.22, 0.45, 0.25)}
 YEARLY_NEW_SHARE = 0.3  # hosts added per year, relative to the fleet
 YEARLY_RETIRED_SHARE = 0.2
-SNAPSHOT_EVERY_DAYS = 7
+SCAN_EVERY_DAYS = (1, 7, 30, 91)  # daily, weekly, monthly, quarterly
+SCAN_SHARES = {"public": (0.25, 0.75, 0.0, 0.0), "internal": (0.05, 0.5, 0.3, 0.15)}  # per SCAN_EVERY_DAYS
+SCANS_AT_LEAST = 3  # so every host's scans per year can be measured over two intervals at least
 SNAPSHOT_HOUR = 3
 UNEXPECTED_EXPOSURES_PER_PUBLIC_ASSET_PER_WEEK = 0.03
 
@@ -107,12 +117,14 @@ class Fleet:
         public: whether each host faces the internet.
         assets: the `assets` inventory snapshots.
         ports: the `ports` scan results.
+        scan_every_days: each host's scan cadence in days.
     """
 
     asset_ids: tuple[str, ...]
     public: npt.NDArray[np.bool_]
     assets: pa.Table
     ports: pa.Table
+    scan_every_days: npt.NDArray[np.int64]
 
 
 def _hostnames(roles: list[str], teams: list[str], public: list[bool]) -> list[str]:
@@ -167,7 +179,7 @@ def _matches(
 def generate_fleet(
     rng: np.random.Generator, port_rng: np.random.Generator, period: Period, users: int
 ) -> Fleet:
-    """Draw the hosts, their weekly inventory snapshots and the open ports each scan finds."""
+    """Draw the hosts, their scans (inventory snapshots) at each one's cadence and the open ports each finds."""
     count = max(4, round(users * ASSETS_PER_PERSON))
     public, roles, os_index = _hosts(rng, count)
     windows = _is_windows(os_index)
@@ -194,8 +206,17 @@ def generate_fleet(
     team_names = [TEAMS[i] for i in team.tolist()]
     addresses = np.array(internal_ipv4(count, 20), dtype=object)
     addresses[public] = public_ipv4(rng, int(public.sum()))
-    snaps = period.snapshots(SNAPSHOT_EVERY_DAYS, SNAPSHOT_HOUR)
-    present = (created <= snaps[:, None]) & (snaps[:, None] < retired)
+    cadence = np.take(
+        SCAN_EVERY_DAYS,
+        np.where(
+            public,
+            _choose(rng, count, SCAN_SHARES["public"]),
+            _choose(rng, count, SCAN_SHARES["internal"]),
+        ),
+    )
+    phase = rng.integers(0, 1 << 30, size=count) % cadence
+    snaps, present = _scan_days(period, cadence, phase)
+    present &= (created <= snaps[:, None]) & (snaps[:, None] < retired)
     snap_of, host_of = np.nonzero(present)
     assets = canonical_table(
         "assets",
@@ -208,8 +229,30 @@ def generate_fleet(
         team=strings(TEAMS, team[host_of]),
         os=strings([name for name, _ in OPERATING_SYSTEMS], os_index[host_of]),
     )
-    ports = _scan(port_rng, snaps, present, public, roles, windows)
-    return Fleet(tuple(ids), public, assets, ports)
+    ports = _scan(port_rng, snaps, present, public, roles, windows, (cadence, phase))
+    return Fleet(tuple(ids), public, assets, ports, cadence)
+
+
+def _scan_days(
+    period: Period, cadence: npt.NDArray[np.int64], phase: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """A daily grid of scan times at SNAPSHOT_HOUR and, per (day, host), whether the host is scanned that day.
+
+    Host h is scanned on the days d (counted from the grid's last day back) with d % cadence[h] == phase[h],
+    within the period, or earlier when that is needed for SCANS_AT_LEAST scans. The grid reaches back only as
+    far as the slowest host needs: (SCANS_AT_LEAST) cadences, so its memory is days x hosts booleans.
+    """
+    lookback = int(cadence.max()) * SCANS_AT_LEAST if cadence.size else 0
+    in_period = period.snapshots(1, SNAPSHOT_HOUR)
+    before = max(lookback - in_period.size, 0)
+    snaps = np.concatenate([in_period[0] - US_PER_DAY * np.arange(before, 0, -1, dtype=np.int64), in_period])
+    back = np.arange(snaps.size - 1, -1, -1, dtype=np.int64)  # days before the last grid day
+    scanned = np.zeros((snaps.size, cadence.size), dtype=bool)
+    for every in np.unique(cadence).tolist():  # a few cadences: only boolean days x hosts arrays are built
+        hosts = np.flatnonzero(cadence == every)
+        on_cycle = (back % every)[:, None] == phase[hosts][None, :]
+        scanned[:, hosts] = on_cycle & (back < max(in_period.size, SCANS_AT_LEAST * every))[:, None]
+    return snaps, scanned
 
 
 def _scan(
@@ -219,8 +262,9 @@ def _scan(
     public: npt.NDArray[np.bool_],
     roles: list[str],
     windows: npt.NDArray[np.bool_],
+    cycle: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
 ) -> pa.Table:
-    """Open ports per snapshot: each host's usual ports, plus short-lived unexpected ones on public hosts."""
+    """Open ports per scan: each host's usual ports, plus short-lived unexpected ones on public hosts."""
     catalogue = [rule.port for rule in _RULES] + list(_UNEXPECTED)
     host_parts, port_parts = [], []
     for index, rule in enumerate(_RULES):
@@ -235,14 +279,21 @@ def _scan(
     rows_snap, rows_host, rows_port = [snap_of], [host[which]], [port[which]]
 
     exposed = np.flatnonzero(public)
-    episodes = rng.poisson(UNEXPECTED_EXPOSURES_PER_PUBLIC_ASSET_PER_WEEK * exposed.size * snaps.size)
+    weeks = snaps.size / 7
+    episodes = rng.poisson(UNEXPECTED_EXPOSURES_PER_PUBLIC_ASSET_PER_WEEK * exposed.size * weeks)
     if exposed.size and episodes:
         first = rng.integers(0, snaps.size, size=episodes)
         length = np.minimum(rng.geometric(0.5, size=episodes), 3)
         on = rng.choice(exposed, size=episodes)
         kind = len(_RULES) + rng.integers(0, len(_UNEXPECTED), size=episodes)
         episode = np.repeat(np.arange(episodes), length)
-        snap = first[episode] + (np.arange(episode.size) - np.repeat(np.cumsum(length) - length, length))
+        # An episode lasts `length` of its host's scans: from its host's first scan on or after `first`, then
+        # every cadence days (scan days are counted back from the grid's last day, see _scan_days).
+        cadence, phase = cycle[0][on], cycle[1][on]
+        back = snaps.size - 1 - first
+        start = snaps.size - 1 - (back - (back - phase) % cadence)
+        nth = np.arange(episode.size) - np.repeat(np.cumsum(length) - length, length)
+        snap = start[episode] + nth * cadence[episode]
         keep = snap < snaps.size
         keep[keep] = present[snap[keep], on[episode[keep]]]
         rows_snap.append(snap[keep])

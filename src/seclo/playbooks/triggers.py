@@ -25,6 +25,7 @@ from seclo.playbooks.model import (
     SloAlertTrigger,
     Trigger,
 )
+from seclo.sli.slicing import finding_closed_at
 from seclo.store import Store
 from seclo.store.sql import run
 
@@ -245,7 +246,7 @@ def _past_sla(trigger: FindingPastSlaTrigger, signals: Signals) -> list[Occurren
         SELECT {_FINDING_COLUMNS}, sla.days, f.opened_at + to_days(sla.days) AS due_at
         FROM findings AS f JOIN sla USING (severity)
         WHERE f.status NOT IN ('false_positive', 'accepted')
-          AND f.opened_at <= ? AND (f.closed_at IS NULL OR f.closed_at > ?)
+          AND f.opened_at <= ? AND coalesce({finding_closed_at("f")} > ?, true)
           AND f.opened_at + to_days(sla.days) < ?
           AND (? OR coalesce(f.known_exploited, false))
         ORDER BY due_at, finding_id""",

@@ -19,7 +19,7 @@ from seclo.errors import SecloError
 from seclo.sli.accounts import MfaCoverage, OrphanedAccounts
 from seclo.sli.exposure import UnexpectedPublicPorts
 from seclo.sli.interface import Indicator, IndicatorParams
-from seclo.sli.slicing import FINDING_NOT_COUNTED
+from seclo.sli.slicing import FINDING_NOT_COUNTED, finding_closed_at
 from seclo.slo.loader import load_slo_documents
 from seclo.slo.openslo import Objective, PrometheusIndicator
 from seclo.slo.status import (
@@ -127,7 +127,7 @@ FROM sla LEFT JOIN findings AS f
   ON f.severity = sla.severity
  AND f.status NOT IN {FINDING_NOT_COUNTED}
  AND f.opened_at + to_days(sla.days) < $at
- AND (f.closed_at IS NULL OR f.closed_at > $at)
+ AND coalesce({finding_closed_at("f")} > $at, true)
 GROUP BY sla.severity""",
         {"at": at},
     ).fetchall()

@@ -14,8 +14,10 @@ from seclo.store.sql import sql_literal
 
 __all__ = [
     "FINDING_NOT_COUNTED",
+    "REOPENED_RULE",
     "bucket",
     "by_deadline",
+    "finding_closed_at",
     "in_list",
     "in_window",
     "latest_snapshot_per_slice",
@@ -28,6 +30,23 @@ P = TypeVar("P", bound=IndicatorParams)
 
 # Findings marked false positive or risk-accepted are not vulnerabilities to fix (as DefectDojo's SLA counts).
 FINDING_NOT_COUNTED = "('false_positive', 'accepted')"
+
+# The one rule for reopened findings, shared by the patch_latency SLI and `seclo analyze` (sla, persistence,
+# together): the store keeps one opened_at per finding and no reopening time, and a fix that did not hold is
+# not a fix, so a finding whose status is "reopened" is open whatever closed_at says. Its SLA clock does not
+# restart: the deadline stays opened_at + sla_days, and a later closure is judged against that deadline.
+REOPENED_RULE = (
+    "A reopened finding is open from its original opened_at: its SLA clock does not restart, and a later "
+    "closure is judged against the original deadline."
+)
+
+
+def finding_closed_at(alias: str = "f") -> str:
+    """SQL: the finding's closure that counts (NULL while it is open), by REOPENED_RULE.
+
+    `alias` names the findings table (or a CTE with its status and closed_at columns).
+    """
+    return f"CASE WHEN {alias}.status <> 'reopened' THEN {alias}.closed_at END"
 
 
 def bucket(column: str) -> str:

@@ -14,6 +14,7 @@ from seclo.sli.interface import Indicator, IndicatorParams, SliKind
 from seclo.sli.slicing import (
     FINDING_NOT_COUNTED,
     by_deadline,
+    finding_closed_at,
     in_list,
     in_window,
     latest_snapshot_per_slice,
@@ -143,7 +144,8 @@ class PatchLatency(Indicator):
     Each finding of a counted severity is one event, at deadline = opened_at + sla_days[severity] or at
     closed_at, whichever comes first. good = closed_at <= deadline (fixed in time, counted when it closed);
     bad = not closed by the deadline (counted at the deadline, so an open finding turns bad as soon as its
-    SLA passes, and a finding still inside its SLA is not counted yet).
+    SLA passes, and a finding still inside its SLA is not counted yet). A reopened finding is open: its
+    clock does not restart (seclo.sli.slicing.REOPENED_RULE, the rule `seclo analyze sla` applies too).
     """
 
     name: ClassVar[str] = "patch_latency"
@@ -159,7 +161,7 @@ class PatchLatency(Indicator):
             sla = "(NULL, NULL)"
         return f"""WITH sla(severity, days) AS (VALUES {sla}),
 deadlines AS (
-  SELECT f.closed_at, f.opened_at + to_days(sla.days) AS deadline
+  SELECT {finding_closed_at("f")} AS closed_at, f.opened_at + to_days(sla.days) AS deadline
   FROM findings AS f
   JOIN sla ON f.severity = sla.severity
   WHERE f.status NOT IN {FINDING_NOT_COUNTED}
