@@ -524,8 +524,9 @@ def experiment_run_command(
 
     Example: seclo experiment run examples/experiments/failed-logins-detected.yaml --every 1h --jitter 5m
     """
-    from seclo.experiments import find_experiment, load_experiment, plan_run, run_plan  # noqa: PLC0415
-    from seclo.experiments.scheduler import run_every  # noqa: PLC0415
+    from seclo.experiments.loader import find_experiment, load_experiment  # noqa: PLC0415
+    from seclo.experiments.plan import plan_run  # noqa: PLC0415
+    from seclo.experiments.runner import run_plan  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
     path = find_experiment(experiment, ws.root / "experiments")
@@ -547,6 +548,8 @@ def experiment_run_command(
         if result.verdict != "passed":
             raise click.exceptions.Exit(1)
         return
+
+    from seclo.experiments.scheduler import run_every  # noqa: PLC0415
 
     def once() -> RunResult:
         return run_plan(plan_run(load_experiment(path), ws), narrator)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = ["PIPED_WIDTH", "RichReporter", "render_table"]
 
@@ -29,6 +31,9 @@ class RichReporter:
         self.finish()
         if not self.console.is_terminal:
             return
+        # Imported here: commands that only print tables (`seclo experiment run`) do not load rich's live display.
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

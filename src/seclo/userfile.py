@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from seclo.errors import ConfigError
+
+# PyYAML is imported where it is used: a JSON experiment in a workspace without seclo.yaml never needs it.
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "format_loc",
@@ -36,6 +39,8 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
 
 def node_path_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     """Return the 1-based line of the node at `loc` under `node`, or of its nearest existing parent."""
+    import yaml  # noqa: PLC0415
+
     line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -55,6 +60,8 @@ def node_path_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | 
 
 def yaml_path_line(text: str, loc: tuple[int | str, ...]) -> int | None:
     """Return the 1-based line of the YAML node at `loc`, or of its nearest existing parent."""
+    import yaml  # noqa: PLC0415
+
     try:
         node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -99,6 +106,8 @@ def load_model(path: Path, model: type[M]) -> M:
         ConfigError: the file is missing, is not YAML, or does not match the model. The message names the
             file, the line, the YAML path and what was expected.
     """
+    import yaml  # noqa: PLC0415
+
     text = read_user_text(path)
     try:
         data = yaml.safe_load(text)

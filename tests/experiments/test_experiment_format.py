@@ -167,3 +167,35 @@ def test_jitter_stays_within_its_bound() -> None:
     assert min(delays) >= 3600
     assert max(delays) <= 3900
     assert next_delay(60, 0, rng) == 60
+
+
+def test_background_method_activities_run_and_are_journaled_in_file_order(ws: Workspace) -> None:
+    """A `background: true` action runs beside the next ones (here it waits for a file the next one creates);
+    the journal lists every method activity in the order of the file, each with its own output."""
+    flag = ws.root / "flag"
+    wait = f"-c 'for i in $(seq 500); do [ -e {flag} ] && echo slow && exit 0; sleep 0.01; done; exit 1'"
+    experiment = {
+        "title": "background",
+        "method": [
+            {
+                "type": "action",
+                "name": "slow",
+                "background": True,
+                "provider": {"type": "process", "path": "sh", "arguments": wait},
+            },
+            {
+                "type": "action",
+                "name": "fast",
+                "provider": {"type": "process", "path": "sh", "arguments": f"-c 'touch {flag}; echo fast'"},
+            },
+        ],
+    }
+    path = ws.root / "experiments" / "background.json"
+    path.write_text(json.dumps(experiment))
+    result = run_plan(plan_run(load_experiment(path), ws))
+    assert result.verdict == "passed", result.reason
+    run = json.loads(result.journal.read_text())["run"]
+    assert [(r["activity"]["name"], r["output"]["status"], r["output"]["stdout"]) for r in run] == [
+        ("slow", 0, "slow\n"),
+        ("fast", 0, "fast\n"),
+    ]

@@ -16,9 +16,6 @@ import shutil
 import subprocess
 import time
 import traceback
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -143,6 +140,10 @@ def _process(p: ProcessProvider, variables: Variables, context: RunContext, time
 
 
 def _http(p: HttpProvider, variables: Variables, timeout: float | None) -> Any:
+    import urllib.error  # noqa: PLC0415 - urllib.request loads http.client and ssl: only for http activities
+    import urllib.parse  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
     url = str(substitute(p.url, variables))
     headers = {str(k): str(v) for k, v in (substitute(p.headers, variables) or {}).items()}
     arguments = substitute(p.arguments, variables)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from seclo.errors import ConfigError, SecloError
@@ -109,12 +108,18 @@ def load_experiment(path: Path) -> LoadedExperiment:
             file, the line, the YAML path and what was expected.
     """
     text = read_user_text(path)
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    except yaml.YAMLError as exc:
-        raise yaml_error(path, exc) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    else:
+        import yaml  # noqa: PLC0415 - only YAML files need PyYAML
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise yaml_error(path, exc) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: an experiment is a mapping with at least a title and a method or a fault")
     try:

@@ -12,49 +12,72 @@ A package adds its own in its pyproject.toml:
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 from seclo.errors import ConfigError
-from seclo.experiments.faults.account import InventoryAccount
-from seclo.experiments.faults.canary import CanaryCredential
-from seclo.experiments.faults.config import ConfigSetting
-from seclo.experiments.faults.interface import Fault
-from seclo.experiments.faults.logins import FailedLogins
-from seclo.experiments.faults.package import VulnerablePackage
-from seclo.experiments.faults.port import ListeningPort
-from seclo.experiments.probes.http import Http
-from seclo.experiments.probes.interface import Probe
-from seclo.experiments.probes.log_line import LogLine
-from seclo.experiments.probes.process import ProcessExit
-from seclo.experiments.probes.prometheus import AlertmanagerAlert, PrometheusQuery
-from seclo.experiments.probes.store_query import StoreQuery
-from seclo.experiments.probes.tcp import TcpPort
+
+if TYPE_CHECKING:
+    from seclo.experiments.faults.interface import Fault
+    from seclo.experiments.probes.interface import Probe
 
 __all__ = ["FAULT_GROUP", "PROBE_GROUP", "faults", "get_fault", "get_probe", "probes"]
 
 FAULT_GROUP = "seclo.faults"
 PROBE_GROUP = "seclo.probes"
 
-_BUILTIN_FAULTS: tuple[type[Fault], ...] = (
-    ListeningPort,
-    InventoryAccount,
-    VulnerablePackage,
-    ConfigSetting,
-    FailedLogins,
-    CanaryCredential,
-)
-_BUILTIN_PROBES: tuple[type[Probe], ...] = (
-    TcpPort,
-    Http,
-    LogLine,
-    StoreQuery,
-    PrometheusQuery,
-    AlertmanagerAlert,
-    ProcessExit,
-)
+# Built-ins by name, as "module:class", in the order they are listed. A run imports only the fault and probes
+# its experiment names (each module builds pydantic models and may pull in DuckDB or urllib), and looks up the
+# installed plug-ins only for a name that is not built in.
+_BUILTIN_FAULTS: dict[str, str] = {
+    "listening_port": "seclo.experiments.faults.port:ListeningPort",
+    "inventory_account": "seclo.experiments.faults.account:InventoryAccount",
+    "vulnerable_package": "seclo.experiments.faults.package:VulnerablePackage",
+    "config_setting": "seclo.experiments.faults.config:ConfigSetting",
+    "failed_logins": "seclo.experiments.faults.logins:FailedLogins",
+    "canary_credential": "seclo.experiments.faults.canary:CanaryCredential",
+}
+_BUILTIN_PROBES: dict[str, str] = {
+    "tcp_port": "seclo.experiments.probes.tcp:TcpPort",
+    "http": "seclo.experiments.probes.http:Http",
+    "log_line": "seclo.experiments.probes.log_line:LogLine",
+    "store_query": "seclo.experiments.probes.store_query:StoreQuery",
+    "prometheus_query": "seclo.experiments.probes.prometheus:PrometheusQuery",
+    "alertmanager_alert": "seclo.experiments.probes.prometheus:AlertmanagerAlert",
+    "process": "seclo.experiments.probes.process:ProcessExit",
+}
+
+
+def _builtin(spec: str) -> type:
+    """The built-in class a "module:class" spec names."""
+    module, attribute = spec.split(":")
+    cls = getattr(import_module(module), attribute)
+    if not isinstance(cls, type):  # pragma: no cover - a wiring mistake
+        raise TypeError(f"{spec} is not a class")
+    return cls
+
+
+def _builtin_fault(name: str) -> type[Fault]:
+    from seclo.experiments.faults.interface import Fault  # noqa: PLC0415
+
+    cls = _builtin(_BUILTIN_FAULTS[name])
+    if not issubclass(cls, Fault):  # pragma: no cover - a wiring mistake
+        raise TypeError(f"{_BUILTIN_FAULTS[name]} is not a Fault")
+    return cls
+
+
+def _builtin_probe(name: str) -> type[Probe]:
+    from seclo.experiments.probes.interface import Probe  # noqa: PLC0415
+
+    cls = _builtin(_BUILTIN_PROBES[name])
+    if not issubclass(cls, Probe):  # pragma: no cover - a wiring mistake
+        raise TypeError(f"{_BUILTIN_PROBES[name]} is not a Probe")
+    return cls
 
 
 def _plugins(group: str, base: type) -> dict[str, type]:
+    from importlib.metadata import entry_points  # noqa: PLC0415 - scanning installed packages is slow
+
     found: dict[str, type] = {}
     for point in entry_points(group=group):
         try:
@@ -72,7 +95,9 @@ def _plugins(group: str, base: type) -> dict[str, type]:
 @cache
 def faults() -> dict[str, type[Fault]]:
     """Every fault by name: built-in first; a plug-in may not replace a built-in."""
-    known: dict[str, type[Fault]] = {cls.name: cls for cls in _BUILTIN_FAULTS}
+    from seclo.experiments.faults.interface import Fault  # noqa: PLC0415
+
+    known: dict[str, type[Fault]] = {name: _builtin_fault(name) for name in _BUILTIN_FAULTS}
     for name, cls in _plugins(FAULT_GROUP, Fault).items():
         known.setdefault(name, cls)
     return known
@@ -81,7 +106,9 @@ def faults() -> dict[str, type[Fault]]:
 @cache
 def probes() -> dict[str, type[Probe]]:
     """Every probe by name: built-in first; a plug-in may not replace a built-in."""
-    known: dict[str, type[Probe]] = {cls.name: cls for cls in _BUILTIN_PROBES}
+    from seclo.experiments.probes.interface import Probe  # noqa: PLC0415
+
+    known: dict[str, type[Probe]] = {name: _builtin_probe(name) for name in _BUILTIN_PROBES}
     for name, cls in _plugins(PROBE_GROUP, Probe).items():
         known.setdefault(name, cls)
     return known
@@ -93,6 +120,8 @@ def get_fault(name: str) -> Fault:
     Raises:
         ConfigError: no such fault (the message lists the known ones).
     """
+    if name in _BUILTIN_FAULTS:
+        return _builtin_fault(name)()
     try:
         return faults()[name]()
     except KeyError:
@@ -107,6 +136,8 @@ def get_probe(name: str) -> Probe:
     Raises:
         ConfigError: no such probe (the message lists the known ones).
     """
+    if name in _BUILTIN_PROBES:
+        return _builtin_probe(name)()
     try:
         return probes()[name]()
     except KeyError:

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from seclo import __version__
 from seclo.errors import SecloError, StoreError
@@ -36,6 +35,9 @@ from seclo.experiments.state import FaultState, RunState, remove_state, write_st
 from seclo.experiments.variables import Variables
 from seclo.experiments.watch import WatchOutcome, poll_until
 from seclo.store.pending import write_pending
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["Narrator", "SilentNarrator", "run_plan"]
 
@@ -163,26 +165,27 @@ def _poll(
 
 def _method(run: _Run) -> None:
     exp = run.plan.loaded.experiment
-    background: list[Future[ActivityRun]] = []
     results: list[ActivityRun | Future[ActivityRun]] = []
     pool: ThreadPoolExecutor | None = None
     try:
         for step in exp.method:
             activity = run.resolve(step)
             if activity.background:
-                pool = pool or ThreadPoolExecutor(max_workers=4)
-                future = pool.submit(run.activity, activity)
-                background.append(future)
-                results.append(future)
+                if pool is None:
+                    # Imported here: only background activities need a pool (concurrent.futures loads logging).
+                    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+                    pool = ThreadPoolExecutor(max_workers=4)
+                results.append(pool.submit(run.activity, activity))
             else:
                 results.append(run.activity(activity))
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
         run.journal["run"] = [
-            (r.result() if isinstance(r, Future) else r).journal()
+            r.journal() if isinstance(r, ActivityRun) else r.result().journal()
             for r in results
-            if not isinstance(r, Future) or r.done()
+            if isinstance(r, ActivityRun) or r.done()
         ]
 
 

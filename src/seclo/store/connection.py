@@ -53,9 +53,18 @@ class Store:
         self.close()
 
 
+def _schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The store's schema version; 0 for a new store, which gets its schema_version table here."""
+    try:
+        return int(scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_version"))
+    except duckdb.CatalogException:
+        run(conn, "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+        return 0
+
+
 def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
-    run(conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
-    current = int(scalar(conn, "SELECT coalesce(max(version), 0) FROM schema_version"))
+    # A store already at this version (every open but the first) costs one query.
+    current = _schema_version(conn)
     if current > SCHEMA_VERSION:
         raise StoreError(
             f"the store is at schema version {current}, newer than this seclo understands ({SCHEMA_VERSION})",
