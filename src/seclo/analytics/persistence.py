@@ -19,8 +19,9 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 
@@ -28,6 +29,7 @@ from seclo.analytics.interface import Quantile
 from seclo.errors import InputError
 from seclo.sli.slicing import FINDING_NOT_COUNTED
 from seclo.store import Store
+from seclo.store.sql import run
 
 __all__ = [
     "DIMENSIONS",
@@ -37,6 +39,7 @@ __all__ = [
     "PersistenceResult",
     "SurvivalCurve",
     "analyze_persistence",
+    "asset_groups_sql",
     "durations_sql",
     "fit_kaplan_meier",
 ]
@@ -123,12 +126,10 @@ def _scan_bucket_sql() -> str:
     return f"CASE WHEN scans < 2 THEN '{SINGLE_SCAN}' {cases} END"
 
 
-def durations_sql() -> str:
-    """SQL: one row per counted finding with its groups, `hours` open (rounded up) and `observed` (closed).
-
-    Parameters: $at. Findings closed before they opened have hours < 0 (the caller counts them as invalid).
-    """
-    return f"""WITH asset_info AS (
+def asset_groups_sql() -> str:
+    """SQL: one row per asset seen by $at with its latest team and criticality and its scan-frequency bucket."""
+    return f"""SELECT asset_id, team, criticality, {_scan_bucket_sql()} AS scan_frequency
+FROM (
   SELECT asset_id,
          arg_max(team, snapshot_time) AS team,
          arg_max(criticality, snapshot_time) AS criticality,
@@ -138,15 +139,24 @@ def durations_sql() -> str:
   FROM assets
   WHERE snapshot_time <= $at
   GROUP BY asset_id
-),
-asset_groups AS (
-  SELECT asset_id, team, criticality, {_scan_bucket_sql()} AS scan_frequency FROM asset_info
-),
+)"""
+
+
+# A finding's close counts when it happened by $at and the finding was not reopened since.
+_OBSERVED = "closed_at IS NOT NULL AND closed_at <= $at AND status <> 'reopened'"
+
+
+def durations_sql() -> str:
+    """SQL: one row per counted finding with its groups, `hours` open (rounded up) and `observed` (closed).
+
+    Parameters: $at. Findings closed before they opened have hours < 0 (the caller counts them as invalid).
+    This is the definition, one row per finding; analyze_persistence computes the same counts without
+    materialising it.
+    """
+    return f"""WITH asset_groups AS ({asset_groups_sql()}),
 counted AS (
-  SELECT f.asset_id, f.severity, f.opened_at,
-         f.closed_at IS NOT NULL AND f.closed_at <= $at AND f.status <> 'reopened' AS observed,
-         CASE WHEN f.closed_at IS NOT NULL AND f.closed_at <= $at AND f.status <> 'reopened'
-              THEN f.closed_at ELSE $at END AS ended_at
+  SELECT f.asset_id, f.severity, f.opened_at, {_OBSERVED} AS observed,
+         CASE WHEN {_OBSERVED} THEN f.closed_at ELSE $at END AS ended_at
   FROM findings AS f
   WHERE f.opened_at <= $at AND f.status NOT IN {FINDING_NOT_COUNTED}
 )
@@ -161,20 +171,70 @@ FROM counted AS c
 LEFT JOIN asset_groups AS a ON a.asset_id = c.asset_id"""
 
 
+# The per-asset groups, numbered (`code`) so that the findings are counted by a small integer, not by
+# three strings. It is a temporary table, not a CTE, because its size is then known: DuckDB builds the join's
+# hash table on these few thousand assets and streams the millions of findings through it (from a CTE it
+# estimated the assets as the larger side and hashed every finding instead, the single largest cost).
+_ASSET_TABLE = "seclo_persistence_assets"
+
+
 def _aggregate_sql() -> str:
-    """SQL: (dimension, group, hours, observed, n) for every dimension, in one pass over the findings."""
+    """SQL: (dimension, group, hours, observed, n) for every dimension, from the temporary asset table.
+
+    The findings are counted once per (severity, asset group code, hours, observed), a few hundred thousand
+    rows at most; the dimensions are rolled up from those counts with GROUPING SETS. Durations are whole
+    hours rounded up, computed on epoch microseconds: (us + 3600e6 - 1) // 3600e6 is ceil(us / 3600e6) for
+    us >= 0, exactly, as in durations_sql.
+    """
     dims = [d for d in DIMENSIONS if d != "all"]
     sets = ", ".join(["(hours, observed)", *(f"({d}, hours, observed)" for d in dims)])
     which = " ".join(f"WHEN grouping({d}) = 0 THEN '{d}'" for d in dims)
     value = " ".join(f"WHEN grouping({d}) = 0 THEN {d}" for d in dims)
-    return f"""WITH durations AS ({durations_sql()})
+    return f"""WITH fine AS (
+  SELECT f.severity, a.code,
+         CASE WHEN f.ended < f.opened THEN -1
+              ELSE (f.ended - f.opened + 3599999999) // 3600000000 END AS hours,
+         f.observed, count(*) AS n
+  FROM (
+    SELECT asset_id, severity, epoch_us(opened_at) AS opened, {_OBSERVED} AS observed,
+           CASE WHEN {_OBSERVED} THEN epoch_us(closed_at) ELSE epoch_us($at) END AS ended
+    FROM findings
+    WHERE opened_at <= $at AND status NOT IN {FINDING_NOT_COUNTED}
+  ) AS f
+  LEFT JOIN {_ASSET_TABLE} AS a ON a.asset_id = f.asset_id
+  GROUP BY ALL
+),
+codes AS (SELECT DISTINCT code, team, criticality, scan_frequency FROM {_ASSET_TABLE}),
+named AS (
+  SELECT coalesce(f.severity, '{UNKNOWN}') AS severity,
+         coalesce(c.team, '{UNKNOWN}') AS team,
+         coalesce(c.criticality, '{UNKNOWN}') AS criticality,
+         coalesce(c.scan_frequency, '{UNKNOWN}') AS scan_frequency,
+         f.hours, f.observed, f.n
+  FROM fine AS f LEFT JOIN codes AS c ON c.code = f.code
+  WHERE f.hours >= 0
+)
 SELECT CASE {which} ELSE 'all' END AS dimension,
        CASE {value} ELSE 'all' END AS grp,
-       hours, observed, count(*) AS n
-FROM durations
-WHERE hours >= 0
+       hours, observed, CAST(sum(n) AS BIGINT) AS n
+FROM named
 GROUP BY GROUPING SETS ({sets})
 ORDER BY dimension, grp, hours, observed"""
+
+
+def _counts(conn: duckdb.DuckDBPyConnection, at: datetime) -> dict[str, npt.NDArray[Any]]:
+    """The rows of _aggregate_sql at `at`, with the temporary asset table around the query."""
+    params = {"at": at}
+    conn.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_ASSET_TABLE} AS
+SELECT *, CAST(dense_rank() OVER (ORDER BY team, criticality, scan_frequency) AS INTEGER) AS code
+FROM ({asset_groups_sql()})""",
+        params,
+    ).fetchall()
+    try:
+        return conn.execute(_aggregate_sql(), params).fetchnumpy()
+    finally:
+        run(conn, f"DROP TABLE IF EXISTS {_ASSET_TABLE}")
 
 
 def _quantiles(fitter: object) -> tuple[Quantile, ...]:
@@ -249,7 +309,7 @@ def analyze_persistence(store: Store, at: datetime) -> PersistenceResult:
         " FROM findings WHERE opened_at <= $at",
         params,
     ).fetchall()[0]
-    rows = conn.execute(_aggregate_sql(), params).fetchnumpy()
+    rows = _counts(conn, at)
     dims = np.asarray(rows["dimension"], dtype=object)
     if not (dims == "all").any():
         raise InputError(
@@ -260,13 +320,14 @@ def analyze_persistence(store: Store, at: datetime) -> PersistenceResult:
     days = np.asarray(rows["hours"], dtype=np.float64) / 24.0
     observed = np.asarray(rows["observed"], dtype=np.bool_)
     counts = np.asarray(rows["n"], dtype=np.int64)
-    keys = sorted(
-        {(str(d), str(g)) for d, g in zip(dims, groups, strict=True)}, key=lambda k: _group_order(*k)
-    )
+    # The rows come sorted by (dimension, group): each curve is one contiguous slice.
+    starts = np.flatnonzero(np.r_[True, (dims[1:] != dims[:-1]) | (groups[1:] != groups[:-1])])
+    ends = np.r_[starts[1:], len(dims)]
+    slices = {(str(dims[a]), str(groups[a])): slice(a, b) for a, b in zip(starts, ends, strict=True)}
     curves = []
-    for dimension, group in keys:
-        mask = (dims == dimension) & (groups == group)
-        curves.append(fit_kaplan_meier(dimension, group, days[mask], observed[mask], counts[mask]))  # type: ignore[arg-type]
+    for dimension, group in sorted(slices, key=lambda k: _group_order(*k)):
+        part = slices[(dimension, group)]
+        curves.append(fit_kaplan_meier(dimension, group, days[part], observed[part], counts[part]))  # type: ignore[arg-type]
     return PersistenceResult(
         at=at, curves=tuple(curves), not_counted=int(left_out[0]), invalid=int(left_out[1] or 0)
     )
