@@ -108,80 +108,122 @@ class SlaResult:
         return next(s for s in self.severities if s.severity == "all")
 
 
+def _days_sql(sla_days: SlaDays) -> str:
+    """SQL: the SLA days of `severity` (NULL for a severity without an SLA)."""
+    whens = " ".join(f"WHEN '{s}' THEN {getattr(sla_days, s)}" for s in SLA_SEVERITIES)
+    return f"CASE severity {whens} END"
+
+
+_WITH_SLA = f"severity IN ({', '.join(repr(s) for s in SLA_SEVERITIES)})"
+
+
 def counted_findings_sql(sla_days: SlaDays) -> str:
     """SQL: counted findings opened by $at with their deadline and effective close (NULL while open).
 
     Columns: finding_id, asset_id, vuln_id, severity, opened_at, deadline, closed (the closed_at that counts:
     NULL when the finding is reopened or still open at $at).
     """
-    sla = ", ".join(f"('{s}', {getattr(sla_days, s)})" for s in SLA_SEVERITIES)
-    return f"""WITH sla(severity, days) AS (VALUES {sla})
-SELECT f.finding_id, f.asset_id, f.vuln_id, f.severity, f.opened_at,
-       f.opened_at + to_days(sla.days) AS deadline,
-       CASE WHEN {finding_closed_at("f")} <= $at THEN f.closed_at END AS closed
-FROM findings AS f
-JOIN sla ON f.severity = sla.severity
-WHERE f.opened_at <= $at AND f.status NOT IN {FINDING_NOT_COUNTED}"""
+    return f"""SELECT finding_id, asset_id, vuln_id, severity, opened_at,
+       opened_at + to_days({_days_sql(sla_days)}) AS deadline,
+       CASE WHEN status <> 'reopened' AND closed_at <= $at THEN closed_at END AS closed
+FROM findings
+WHERE opened_at <= $at AND status NOT IN {FINDING_NOT_COUNTED} AND {_WITH_SLA}"""
 
 
-def _per_severity(store: Store, sla_days: SlaDays, at: datetime) -> tuple[SeveritySla, ...]:
-    rows = store.conn.execute(
-        f"""WITH f AS ({counted_findings_sql(sla_days)})
-SELECT coalesce(severity, 'all'), count(*),
-       count(*) FILTER (WHERE closed <= deadline),
-       count(*) FILTER (WHERE closed > deadline),
-       count(*) FILTER (WHERE closed IS NULL AND deadline < $at),
-       count(*) FILTER (WHERE closed IS NULL AND deadline >= $at)
-FROM f GROUP BY ROLLUP (severity)""",
-        {"at": at},
-    ).fetchall()
-    found = {r[0]: r for r in rows}
+# Each counted finding is in one state at $at: closed within its SLA, closed late, open past its deadline or
+# open before it.
+WITHIN, LATE, PAST, OPEN = 0, 1, 2, 3
+
+
+def _states_sql(sla_days: SlaDays) -> str:
+    """SQL: counted findings by (severity, state, k_opened, k_deadline, k_closed), in one pass.
+
+    k_t is the index of the first burn-down grid point at or after time t, clipped to 0 below and to
+    $beyond (one past the last point: not on the grid) above; it is $beyond for a finding not closed. Times
+    are epoch microseconds, so k = ceil((t - since) / step) is the exact integer (t - since + step - 1) //
+    step. The result has at most a few hundred thousand rows whatever the number of findings: everything
+    before the window falls in k = 0.
+    """
+    grid = "least(greatest(({t} - epoch_us($since) + $step_us - 1) // $step_us, 0), $beyond)"
+    return f"""WITH f AS (
+  SELECT severity, opened, opened + days * 86400000000 AS deadline, closed
+  FROM (
+    SELECT severity, epoch_us(opened_at) AS opened, {_days_sql(sla_days)} AS days,
+           CASE WHEN status <> 'reopened' AND closed_at <= $at THEN epoch_us(closed_at) END AS closed
+    FROM findings
+    WHERE opened_at <= $at AND status NOT IN {FINDING_NOT_COUNTED} AND {_WITH_SLA}
+  )
+)
+SELECT severity,
+       CASE WHEN closed <= deadline THEN {WITHIN} WHEN closed > deadline THEN {LATE}
+            WHEN deadline < epoch_us($at) THEN {PAST} ELSE {OPEN} END AS state,
+       {grid.format(t="opened")} AS k_opened,
+       {grid.format(t="deadline")} AS k_deadline,
+       coalesce({grid.format(t="closed")}, $beyond) AS k_closed,
+       count(*) AS n
+FROM f
+GROUP BY ALL"""
+
+
+def _per_severity(
+    sla_days: SlaDays,
+    severity: npt.NDArray[np.object_],
+    state: npt.NDArray[np.int64],
+    n: npt.NDArray[np.int64],
+) -> tuple[SeveritySla, ...]:
     out = []
-    for severity in (*SLA_SEVERITIES, "all"):
-        r = found.get(severity, (severity, 0, 0, 0, 0, 0))
-        days = getattr(sla_days, severity) if severity != "all" else None
-        out.append(SeveritySla(severity, days, *(int(v) for v in r[1:])))
+    for name in (*SLA_SEVERITIES, "all"):
+        mine = n if name == "all" else np.where(severity == name, n, 0)
+        by_state = np.bincount(state, weights=mine, minlength=4).astype(np.int64)
+        days = getattr(sla_days, name) if name != "all" else None
+        out.append(
+            SeveritySla(
+                name,
+                days,
+                int(by_state.sum()),
+                within_sla=int(by_state[WITHIN]),
+                closed_late=int(by_state[LATE]),
+                open_past_sla=int(by_state[PAST]),
+                open_within_sla=int(by_state[OPEN]),
+            )
+        )
     return tuple(out)
 
 
-def _overdue(
-    store: Store, sla_days: SlaDays, at: datetime, limit: int
-) -> tuple[tuple[OverdueFinding, ...], int]:
+def _overdue(store: Store, sla_days: SlaDays, at: datetime, limit: int) -> tuple[OverdueFinding, ...]:
     query = f"""WITH f AS ({counted_findings_sql(sla_days)})
 SELECT finding_id, asset_id, vuln_id, severity, opened_at, deadline,
-       (epoch_us($at) - epoch_us(opened_at)) / 86400e6, (epoch_us($at) - epoch_us(deadline)) / 86400e6,
-       count(*) OVER ()
+       (epoch_us($at) - epoch_us(opened_at)) / 86400e6, (epoch_us($at) - epoch_us(deadline)) / 86400e6
 FROM f WHERE closed IS NULL AND deadline < $at
 ORDER BY deadline, finding_id LIMIT $limit"""
     rows = store.conn.execute(query, {"at": at, "limit": limit}).fetchall()
-    total = int(rows[0][-1]) if rows else 0
-    return tuple(OverdueFinding(*r[:-1]) for r in rows), total
+    return tuple(OverdueFinding(*r) for r in rows)
 
 
-def _burn_down(store: Store, sla_days: SlaDays, window: Window, step: timedelta) -> BurnDown:
+def _burn_down(
+    window: Window,
+    step: timedelta,
+    points: int,
+    rows: dict[str, npt.NDArray[np.int64]],
+) -> BurnDown:
     """Open findings within and past SLA at since, since + step, ... up to at.
 
     Each finding adds +1 "within" at opened_at and -1 at min(deadline, close); +1 "past" at the deadline and
-    -1 at close when it was not closed by the deadline. DuckDB sums the changes per grid point (a change at t
-    counts from the first point at or after t) and numpy accumulates them: one pass, no range join.
+    -1 at close when it was not closed by the deadline. A change at t counts from the first grid point at or
+    after t, so the open backlog at each point is the running sum of the changes up to it.
     """
-    points = int((window.at - window.since) / step)
-    query = f"""WITH f AS ({counted_findings_sql(sla_days)}),
-changes(t, within, past) AS (
-  SELECT opened_at, 1, 0 FROM f
-  UNION ALL SELECT least(deadline, coalesce(closed, deadline)), -1, 0 FROM f
-  UNION ALL SELECT deadline, 0, 1 FROM f WHERE closed IS NULL OR closed > deadline
-  UNION ALL SELECT closed, 0, -1 FROM f WHERE closed > deadline
-)
-SELECT greatest(CAST(ceil((epoch_us(t) - epoch_us($since)) / $step_us) AS BIGINT), 0) AS k,
-       sum(within) AS within, sum(past) AS past
-FROM changes WHERE t <= $at GROUP BY k"""
-    params = {"at": window.at, "since": window.since, "step_us": step / timedelta(microseconds=1)}
-    rows = store.conn.execute(query, params).fetchnumpy()
-    k = np.asarray(rows["k"], dtype=np.int64)
-    keep = k <= points
-    within = np.bincount(k[keep], weights=rows["within"][keep], minlength=points + 1)
-    past = np.bincount(k[keep], weights=rows["past"][keep], minlength=points + 1)
+    state, n = rows["state"], rows["n"]
+    late_or_open = state != WITHIN
+    ended = np.where(late_or_open, rows["k_deadline"], rows["k_closed"])
+    size = points + 2  # the last bin holds the changes after the grid, dropped
+
+    def changes(k: npt.NDArray[np.int64], weights: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        return np.bincount(k, weights=weights, minlength=size)[: points + 1]
+
+    within = changes(rows["k_opened"], n) - changes(ended, n)
+    past = changes(rows["k_deadline"], np.where(late_or_open, n, 0)) - changes(
+        rows["k_closed"], np.where(state == LATE, n, 0)
+    )
     times = tuple(window.since + i * step for i in range(points + 1))
     return BurnDown(times, np.cumsum(within).astype(np.int64), np.cumsum(past).astype(np.int64))
 
@@ -201,18 +243,28 @@ def analyze_sla(
         InputError: no finding of a severity with an SLA was opened by window.at.
     """
     days = sla_days or SlaDays()
-    severities = _per_severity(store, days, window.at)
+    points = int((window.at - window.since) / step)
+    params = {
+        "at": window.at,
+        "since": window.since,
+        "step_us": step // timedelta(microseconds=1),
+        "beyond": points + 1,
+    }
+    raw = store.conn.execute(_states_sql(days), params).fetchnumpy()
+    rows = {
+        k: np.asarray(raw[k], dtype=np.int64) for k in ("state", "k_opened", "k_deadline", "k_closed", "n")
+    }
+    severities = _per_severity(days, np.asarray(raw["severity"], dtype=object), rows["state"], rows["n"])
     if severities[-1].findings == 0:
         raise InputError(
             f"no findings of severity critical, high, medium or low opened by {window.at:%Y-%m-%d %H:%M}",
             tip="Import findings first: seclo import findings FILE (or seclo generate --import).",
         )
-    overdue, total = _overdue(store, days, window.at, limit)
     return SlaResult(
         at=window.at,
         sla_days=days,
         severities=severities,
-        overdue=overdue,
-        overdue_total=total,
-        burn_down=_burn_down(store, days, window, step),
+        overdue=_overdue(store, days, window.at, limit),
+        overdue_total=severities[-1].open_past_sla,
+        burn_down=_burn_down(window, step, points, rows),
     )
