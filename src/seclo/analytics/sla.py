@@ -141,11 +141,14 @@ def _states_sql(sla_days: SlaDays) -> str:
     k_t is the index of the first burn-down grid point at or after time t, clipped to 0 below and to
     $beyond (one past the last point: not on the grid) above; it is $beyond for a finding not closed. Times
     are epoch microseconds, so for t > since, k = ceil((t - since) / step) is the exact integer
-    (t - since + step - 1) // step. The result has at most a few hundred thousand rows whatever the number of findings: everything
-    before the window falls in k = 0.
+    (t - since + step - 1) // step. The result has at most a few hundred thousand rows whatever the number
+    of findings: everything before the window falls in k = 0.
     """
     # The CASE divides only the times after `since`: most findings are older than the window.
-    grid = "CASE WHEN {t} <= epoch_us($since) THEN 0 ELSE least(({t} - epoch_us($since) + $step_us - 1) // $step_us, $beyond) END"
+    grid = (
+        "CASE WHEN {t} <= epoch_us($since) THEN 0"
+        " ELSE least(({t} - epoch_us($since) + $step_us - 1) // $step_us, $beyond) END"
+    )
     return f"""WITH f AS (
   SELECT severity, opened, opened + days * 86400000000 AS deadline, closed
   FROM (
