@@ -222,7 +222,7 @@ def _burn_down(
     size = points + 2  # the last bin holds the changes after the grid, dropped
 
     def changes(k: npt.NDArray[np.int64], weights: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        return np.bincount(k, weights=weights, minlength=size)[: points + 1]
+        return np.asarray(np.bincount(k, weights=weights, minlength=size)[: points + 1], dtype=np.float64)
 
     within = changes(rows["k_opened"], n) - changes(ended, n)
     past = changes(rows["k_deadline"], np.where(late_or_open, n, 0)) - changes(
