@@ -124,3 +124,36 @@ def test_weighted_unique_durations_match_lifelines_on_raw_rows(tmp_path: Path) -
             band = fitter.confidence_interval_survival_function_
             assert curve.lower == pytest.approx(band.iloc[:, 0].to_numpy(), rel=1e-9, nan_ok=True)
             assert curve.half_life == pytest.approx(fitter.median_survival_time_)
+
+
+def test_assets_of_one_team_with_different_criticality_share_the_team_curve(store: Store) -> None:
+    """The team curve holds every finding of the team's assets, whatever their criticality or scan cadence."""
+    add_asset(store, "w1", "web", "high", [7.0 * i for i in range(10)])
+    add_asset(store, "w2", "web", "low", [0, 30.4, 60.8])
+    add_asset(store, "d1", "data", "high", [7.0 * i for i in range(10)])
+    add_finding(store, "a", 0, 2, asset="w1")
+    add_finding(store, "b", 0, 4, asset="w2")
+    add_finding(store, "c", 0, None, asset="w2")
+    add_finding(store, "d", 0, 6, asset="d1")
+    result = analyze_persistence(store, day(100))
+    web = next(c for c in result.by("team") if c.group == "web")
+    assert (web.findings, web.closed, web.censored) == (3, 2, 1)
+    assert web.at_days(np.array([3.0, 5.0])) == pytest.approx([2 / 3, 1 / 3])
+    high = next(c for c in result.by("criticality") if c.group == "high")
+    assert (high.findings, high.closed) == (2, 2)
+    assert sum(c.findings for c in result.by("scan_frequency")) == 4
+
+
+def test_a_read_only_store_is_analysed_and_left_as_it_was(tmp_path: Path) -> None:
+    """`seclo analyze` opens the store read-only: the analysis still works there and leaves no table behind."""
+    path = tmp_path / "store.duckdb"
+    with open_store(path) as store:
+        add_asset(store, "a1", "web", "high", [0, 7])
+        _small(store)
+        expected = analyze_persistence(store, AT).overall()
+        tables = store.conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+    with open_store(path, read_only=True) as store:
+        curve = analyze_persistence(store, AT).overall()
+        assert store.conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall() == tables
+    assert (curve.findings, curve.closed) == (expected.findings, expected.closed) == (6, 4)
+    assert curve.survival == pytest.approx(expected.survival)

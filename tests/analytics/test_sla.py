@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from analytics_helpers import add_finding, day
 
@@ -134,3 +135,32 @@ def test_patch_latency_and_analysis_agree_on_a_mixed_population(store: Store) ->
     total = analyze_sla(store, Window(day(-100), AT), SlaDays()).total()
     decided = total.within_sla + total.closed_late + total.open_past_sla
     assert _sli_good_total(store, AT, SlaDays()) == (total.within_sla, decided)
+
+
+def test_burn_down_equals_a_direct_count_at_every_grid_point(store: Store) -> None:
+    """On an uneven grid (7-hour steps) starting after many findings opened, each point counts the open backlog."""
+    rng = np.random.default_rng(7)
+    findings = []
+    for i in range(80):
+        severity = ("critical", "high", "medium", "low")[i % 4]
+        opened = float(rng.uniform(0, 60))
+        closed = None if i % 5 == 0 else opened + float(rng.exponential(20))
+        status = "reopened" if i % 11 == 0 else None
+        add_finding(store, f"f{i}", opened, closed, severity=severity, status=status)
+        findings.append((severity, day(opened), None if closed is None else day(closed), status))
+    at = day(70)
+    result = analyze_sla(store, Window(day(30), at), step=timedelta(hours=7))
+    bd = result.burn_down
+    days = SlaDays()
+    assert bd.times[0] == day(30)
+    assert bd.times[-1] <= at < bd.times[-1] + timedelta(hours=7)
+    for i, t in enumerate(bd.times):
+        within = past = 0
+        for severity, opened, closed, status in findings:
+            deadline = opened + timedelta(days=getattr(days, severity))
+            fixed = closed if closed is not None and closed <= at and status != "reopened" else None
+            still_open = fixed is None or fixed > t
+            if opened <= t and still_open:
+                within += t < deadline
+                past += t >= deadline
+        assert (int(bd.within_sla[i]), int(bd.past_sla[i])) == (within, past), t
