@@ -156,11 +156,11 @@ def test_burn_down_equals_a_direct_count_at_every_grid_point(store: Store) -> No
     assert bd.times[-1] <= at < bd.times[-1] + timedelta(hours=7)
     for i, t in enumerate(bd.times):
         within = past = 0
-        for severity, opened, closed, status in findings:
-            deadline = opened + timedelta(days=getattr(days, severity))
-            fixed = closed if closed is not None and closed <= at and status != "reopened" else None
+        for severity, opened_at, closed_at, status in findings:
+            deadline = opened_at + timedelta(days=getattr(days, severity))
+            fixed = closed_at if closed_at is not None and closed_at <= at and status != "reopened" else None
             still_open = fixed is None or fixed > t
-            if opened <= t and still_open:
+            if opened_at <= t and still_open:
                 within += t < deadline
                 past += t >= deadline
         assert (int(bd.within_sla[i]), int(bd.past_sla[i])) == (within, past), t
