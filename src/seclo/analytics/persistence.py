@@ -237,19 +237,33 @@ FROM ({asset_groups_sql()})""",
         run(conn, f"DROP TABLE IF EXISTS {_ASSET_TABLE}")
 
 
-def _quantiles(fitter: object) -> tuple[Quantile, ...]:
-    from lifelines.utils import qth_survival_times  # noqa: PLC0415 - lifelines imports pandas: slow
+def _first_time_at_or_below(
+    times: npt.NDArray[np.float64], values: npt.NDArray[np.float64], level: float
+) -> float:
+    """The first time a non-increasing curve is <= level (inf if it never is): lifelines' qth_survival_time,
+    the same search on the same arrays without building a pandas object per call."""
+    if values[-1] > level:
+        return math.inf
+    return float(times[np.searchsorted(-values, -level)])
 
-    sf = fitter.survival_function_  # type: ignore[attr-defined]
-    ci = fitter.confidence_interval_survival_function_  # type: ignore[attr-defined]
-    out = []
-    for share in QUANTILE_SHARES:
-        # Time to close `share` of the findings = first time the share still open is <= 1 - share. The
-        # interval comes from the same crossing of the pointwise band (lifelines' median_survival_times).
-        value = float(qth_survival_times(1.0 - share, sf))
-        bounds = qth_survival_times(1.0 - share, ci)
-        out.append(Quantile(share, value, float(bounds.iloc[0, 0]), float(bounds.iloc[0, 1])))
-    return tuple(out)
+
+def _quantiles(
+    times: npt.NDArray[np.float64],
+    survival: npt.NDArray[np.float64],
+    lower: npt.NDArray[np.float64],
+    upper: npt.NDArray[np.float64],
+) -> tuple[Quantile, ...]:
+    # Time to close `share` of the findings = first time the share still open is <= 1 - share. The interval
+    # comes from the same crossing of the pointwise band (lifelines' median_survival_times).
+    return tuple(
+        Quantile(
+            share,
+            _first_time_at_or_below(times, survival, 1.0 - share),
+            _first_time_at_or_below(times, lower, 1.0 - share),
+            _first_time_at_or_below(times, upper, 1.0 - share),
+        )
+        for share in QUANTILE_SHARES
+    )
 
 
 def fit_kaplan_meier(
@@ -270,17 +284,21 @@ def fit_kaplan_meier(
     ci = fitter.confidence_interval_survival_function_
     total = int(counts.sum())
     closed = int(counts[observed].sum())
+    times = np.asarray(fitter.survival_function_.index, dtype=np.float64)
+    survival = np.asarray(fitter.survival_function_.iloc[:, 0], dtype=np.float64)
+    lower = np.asarray(ci.iloc[:, 0], dtype=np.float64)
+    upper = np.asarray(ci.iloc[:, 1], dtype=np.float64)
     return SurvivalCurve(
         dimension=dimension,
         group=group,
         findings=total,
         closed=closed,
         censored=total - closed,
-        times=np.asarray(fitter.survival_function_.index, dtype=np.float64),
-        survival=np.asarray(fitter.survival_function_.iloc[:, 0], dtype=np.float64),
-        lower=np.asarray(ci.iloc[:, 0], dtype=np.float64),
-        upper=np.asarray(ci.iloc[:, 1], dtype=np.float64),
-        quantiles=_quantiles(fitter),
+        times=times,
+        survival=survival,
+        lower=lower,
+        upper=upper,
+        quantiles=_quantiles(times, survival, lower, upper),
     )
 
 
