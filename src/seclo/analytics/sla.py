@@ -125,7 +125,7 @@ def counted_findings_sql(sla_days: SlaDays) -> str:
     """
     return f"""SELECT finding_id, asset_id, vuln_id, severity, opened_at,
        opened_at + to_days({_days_sql(sla_days)}) AS deadline,
-       CASE WHEN status <> 'reopened' AND closed_at <= $at THEN closed_at END AS closed
+       CASE WHEN {finding_closed_at("findings")} <= $at THEN closed_at END AS closed
 FROM findings
 WHERE opened_at <= $at AND status NOT IN {FINDING_NOT_COUNTED} AND {_WITH_SLA}"""
 
@@ -153,7 +153,7 @@ def _states_sql(sla_days: SlaDays) -> str:
   SELECT severity, opened, opened + days * 86400000000 AS deadline, closed
   FROM (
     SELECT severity, epoch_us(opened_at) AS opened, {_days_sql(sla_days)} AS days,
-           CASE WHEN status <> 'reopened' AND closed_at <= $at THEN epoch_us(closed_at) END AS closed
+           CASE WHEN {finding_closed_at("findings")} <= $at THEN epoch_us(closed_at) END AS closed
     FROM findings
     WHERE opened_at <= $at AND status NOT IN {FINDING_NOT_COUNTED} AND {_WITH_SLA}
   )
