@@ -1,7 +1,8 @@
 """Flaw persistence: Kaplan-Meier survival of findings from opened to closed (Veracode SOSS's "flaw half-life").
 
-DuckDB measures each finding's duration (to the hour) and aggregates the findings to (group, duration,
-observed, count) in one pass with GROUPING SETS. lifelines fits the estimator on those unique durations with
+DuckDB measures each finding's duration (to the hour), counts the findings once per (severity, asset group,
+duration, observed) and rolls those counts up to (group, duration, observed, count) for every dimension with
+GROUPING SETS. lifelines fits the estimator on those unique durations with
 the counts as weights, which is the same estimate as on the raw rows (the Kaplan-Meier estimator only uses the
 number of closures and of findings at risk at each distinct time). Still-open findings are right-censored at
 the evaluation time, never dropped.
