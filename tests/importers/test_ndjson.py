@@ -26,6 +26,7 @@ EDGE_CASES = {
     "two objects on a line": [GOOD % (1, 1) + " " + GOOD % (2, 2), GOOD % (3, 3)],
     "object over two lines": ['{"time":', '"2024-03-01T10:00:00Z","outcome":"success"}', GOOD % (3, 3)],
     "not objects": ["null", "[1]", '"text"', "5", "{}", '{"other":1}', GOOD % (3, 3)],
+    "objects without a known key": [GOOD % (1, 1), "{}", '{"other":1}', GOOD % (3, 3)],
     "numbers and nesting as text": ['{"time":"2024-03-01","outcome":"failure","user":5,"host":{"a":[1]}}'],
     "lenient JSON": ['{"time":"2024-03-01","outcome":"failure",}', '{"time":"2024-03-01","outcome":NaN}'],
     "duplicate keys": ['{"time":"2024-03-01","outcome":"failure","outcome":"success"}', GOOD % (3, 3)],
