@@ -228,7 +228,8 @@ def _messages(staging: Staging, headers: str) -> str:
     run(
         staging.conn,
         f"""CREATE TEMP TABLE {events} AS
-        SELECT * EXCLUDE (parts, user_at, ip_at), CASE kind {outcome} ELSE 'success' END AS outcome,
+        SELECT * EXCLUDE (msg, parts, user_at, ip_at), CASE kind {outcome} ELSE 'success' END AS outcome,
+            starts_with(msg, 'message repeated ') AS repeated,
             nullif(CASE WHEN parts IS NOT NULL THEN array_to_string(parts[:-2], ' from ')
                 WHEN kind = 'pam_failure' THEN regexp_extract(substr(msg, user_at), '^[^ ]*')
                 WHEN kind = 'pam_session' THEN regexp_extract(substr(msg, user_at), '^[^ (]*')
@@ -312,9 +313,7 @@ class SyslogImporter(Importer):
         all_rejects = _reject_others(staging, headers, rejects)
         events = _messages(staging, headers)
         duplicate, joins = _duplicates(staging, events)
-        repeated = int(
-            scalar(conn, f"SELECT count(*) FROM {events} WHERE starts_with(msg, 'message repeated ')")
-        )
+        repeated = int(scalar(conn, f"SELECT count(*) FROM {events} WHERE repeated"))
         if repeated:
             many = repeated > 1
             staging.note(
@@ -343,9 +342,11 @@ class SyslogImporter(Importer):
             raw="_text",
             rejects=rejects,
             source_types={"time": "TIMESTAMP"},
-            pre_reason="""CASE WHEN starts_with(msg, 'message repeated ')
+            pre_reason="""CASE WHEN repeated
                     THEN 'an rsyslog "message repeated" summary; the repeats it stands for are not in the file'
                 WHEN NOT matched THEN 'not an authentication event' ELSE duplicate_of END""",
             pre_category="'skipped'",
+            # The parse is kept in `events`: typing it again for the merge costs less than copying it.
+            materialize=False,
         )
         return Staged(read, {"auth_events": valid}, all_rejects)
