@@ -228,25 +228,20 @@ def _messages(staging: Staging, headers: str) -> str:
     run(
         staging.conn,
         f"""CREATE TEMP TABLE {events} AS
-        SELECT * EXCLUDE (msg, parts, user_at, ip_at), CASE kind {outcome} ELSE 'success' END AS outcome,
+        SELECT * EXCLUDE (msg, parts), CASE kind {outcome} ELSE 'success' END AS outcome,
             starts_with(msg, 'message repeated ') AS repeated,
             nullif(CASE WHEN parts IS NOT NULL THEN array_to_string(parts[:-2], ' from ')
-                WHEN kind = 'pam_failure' THEN regexp_extract(substr(msg, user_at), '^[^ ]*')
-                WHEN kind = 'pam_session' THEN regexp_extract(substr(msg, user_at), '^[^ (]*')
+                WHEN kind = 'pam_failure' THEN regexp_extract(msg, ' user=([^ ]*)', 1)
+                WHEN kind = 'pam_session' THEN regexp_extract(msg, 'session opened for user ([^ (]*)', 1)
                 WHEN kind = 'su_failed' THEN regexp_extract(msg, '^FAILED (?:SU|su) (?:\\(to |for )([^)\\s]+)', 1)
             END, '') AS user,
             nullif(CASE WHEN parts IS NOT NULL THEN split_part(parts[-1], ' ', 1)
-                WHEN kind = 'pam_failure' THEN regexp_extract(substr(msg, ip_at), '^[^ ]*')
+                WHEN kind = 'pam_failure' THEN regexp_extract(msg, ' rhost=([^ ]*)', 1)
             END, '') AS ip
         FROM (SELECT *,
             CASE WHEN kind IN ('sshd_failed', 'sshd_accepted') THEN string_split(regexp_replace(
                     substr(msg, strpos(msg, ' for ') + 5), '^(?:invalid|illegal) user ', ''), ' from ')
                 WHEN kind = 'sshd_invalid' THEN string_split(substr(msg, 14), ' from ') END AS parts,
-            -- Where the user name and the address start (NULL when absent). split_part would split the whole
-            -- message into a list, several times over once nested: ten times the cost of the rest of the parse.
-            CASE kind WHEN 'pam_failure' THEN nullif(strpos(msg, ' user='), 0) + 6
-                WHEN 'pam_session' THEN nullif(strpos(msg, 'session opened for user '), 0) + 24 END AS user_at,
-            CASE WHEN kind = 'pam_failure' THEN nullif(strpos(msg, ' rhost='), 0) + 7 END AS ip_at,
             coalesce(CASE kind {shapes} ELSE kind IN ('pam_failure', 'pam_session') END, false) AS matched
         FROM (SELECT *, {kinds} AS kind
         FROM (SELECT *, CASE WHEN ends_with(prog, '(pam_unix)') THEN left(prog, -10)
