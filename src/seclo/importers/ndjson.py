@@ -28,7 +28,7 @@ from seclo.importers.interface import Settled, Staged, Staging
 from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
 from seclo.importers.typed import check_typed, create_rejects, insert_rejects, stage_typed, valid_rows
 from seclo.store.schema import TableSpec
-from seclo.store.sql import quote_ident, run, sql_literal
+from seclo.store.sql import quote_ident, run, scalar, sql_literal
 
 __all__ = ["count_lines", "stage_ndjson"]
 
@@ -75,11 +75,18 @@ def stage_ndjson(staging: Staging, spec: TableSpec) -> Staged:
 
 
 def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
-    """The whole-file path (streamed), or None when the file plainly needs the line-by-line one."""
+    """The whole-file path, or None when the file plainly needs the line-by-line one.
+
+    Into a "multiset" table it streams (the rejects are found after the merge). An "upsert" merge replaces stored
+    rows, which could not be taken back if the file then had to be read line by line, so there the typed rows
+    are kept in a staging table and checked before the merge.
+    """
     conn, path = staging.conn, staging.path
     lines, braced = _line_shape(path)
-    if not braced or spec.merge != "multiset":
+    if not braced:
         return None
+    streamed = spec.merge == "multiset"
+    first_staged = len(staging.temp_tables)
     names = spec.column_names
     columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
     source = staging.temp_name("ndjson_whole")
@@ -98,7 +105,7 @@ def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
         raw="NULL",
         pre_reason=f"CASE WHEN {unread} THEN 'not read' END",
         pre_category=sql_literal(_UNREAD),
-        materialize=False,
+        materialize=not streamed,
     )
     valid = valid_rows(staging, spec, checked)
 
@@ -111,11 +118,15 @@ def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
             f"SELECT count(*), count(*) FILTER (WHERE category = '{_UNREAD}') FROM {rejects}"
         ).fetchall()[0]
         if merged + rejected != lines or unread_rows:
+            staging.drop(staging.temp_tables[first_staged:])
             return Settled(None, restaged=_stage_by_line(staging, spec))
         _fill_raw(staging, rejects)
         return Settled(rejects)
 
-    return Staged(lines, {spec.name: valid}, settle=settle)
+    if streamed:
+        return Staged(lines, {spec.name: valid}, settle=settle)
+    settled = settle(int(scalar(conn, f"SELECT count(*) FROM {valid}")))
+    return settled.restaged or Staged(lines, {spec.name: valid}, settled.rejected)
 
 
 def _fill_raw(staging: Staging, rejects: str) -> None:
