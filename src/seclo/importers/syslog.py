@@ -34,8 +34,12 @@ in a file written in January), and a note says so. Times without an offset are l
 Speed: everything is set-based SQL. Capturing regular expressions are the cost, so the header is matched by a
 strict pattern for the two formats rsyslog writes (a looser one only runs on lines that fail it), as each chunk of
 the file is read; a few `contains` tests pick the lines that can be authentication events, and only those keep
-their text and get the tag and message expressions. Words are cut with strpos and substr, not split_part (which
-DuckDB turns into splitting the whole message into a list). Skipped lines are written as runs, not one by one.
+their text and get the tag and message expressions. A pam_unix user and rhost are each one short capture after a
+literal (" user=", as cheap as strpos plus substr and no copy of the message's tail); sshd words are cut with strpos
+and substr, never split_part (which DuckDB turns into splitting the whole message into a list). The parsed events
+keep no copy of the message. Skipped lines are written as runs, not one by one. (Measured with DuckDB 2.0.1: for
+the header, the one capturing regexp costs less than a test plus substr and strpos, and strptime less than
+make_timestamp over cut-out fields.)
 """
 
 from __future__ import annotations
