@@ -40,7 +40,10 @@ def cast_expression(column: Column, expr: str, source_type: str, timezone: str =
     `timezone`. Typed timestamps (Parquet) are taken as UTC.
     """
     if column.choices:
-        return f"lower(trim(CAST({expr} AS VARCHAR)))"
+        text = f"CAST({expr} AS VARCHAR)"
+        allowed = ", ".join(sql_literal(c) for c in column.choices)
+        # Most values are already written as allowed: only the others are trimmed and lower-cased (a copy).
+        return f"CASE WHEN {text} IN ({allowed}) THEN {text} ELSE lower(trim({text})) END"
     if column.sql_type == "VARCHAR":
         return f"nullif(CAST({expr} AS VARCHAR), '')"
     if source_type.upper() == column.sql_type:
