@@ -5,6 +5,7 @@ Usage:
     python bench/import_bench.py --rows 10000000 # bigger
     python bench/import_bench.py --huge          # also 100M generated auth events: generate + import, peak RSS
     python bench/import_bench.py --only ndjson   # just one input (ndjson, parquet or syslog)
+    python bench/import_bench.py --no-pandas     # time seclo only
 
 The pandas loader is what a team would write without seclo: read the file with pandas, check the columns it
 needs, and append the frame to the same DuckDB table. It does no duplicate detection and keeps no rejects, so
@@ -37,11 +38,19 @@ SYSLOG_PATTERN = (
 )
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far, all threads, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _timed(label: str, rows: int, func: Callable[[], object]) -> float:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     func()
-    seconds = time.perf_counter() - start
-    print(f"  {label:<28} {rows:>12,} rows {seconds:8.2f} s {rows / seconds:>14,.0f} rows/s")
+    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    print(
+        f"  {label:<28} {rows:>12,} rows {seconds:8.2f} s {rows / seconds:>14,.0f} rows/s  (CPU {cpu:.2f} s)"
+    )
     return seconds
 
 
@@ -83,15 +92,20 @@ def _seclo_all(db: Path, kind: str, paths: list[Path]) -> None:
         _seclo(db, kind, path)
 
 
-def _compare(name: str, rows: int, seclo: Callable[[], object], pandas: Callable[[], object]) -> None:
+def _compare(name: str, rows: int, seclo: Callable[[], object], pandas: Callable[[], object] | None) -> None:
     print(f"{name}:")
     s = _timed("seclo", rows, seclo)
+    if pandas is None:
+        return
     p = _timed("pandas loader", rows, pandas)
     print(f"  ratio: seclo is {p / s:.1f}x the speed of the pandas loader")
 
 
-def run(rows: int, syslog_lines: int, work: Path, only: str | None = None) -> None:
-    """Build inputs of the given sizes in `work` and compare the loaders on each (or on `only` that one)."""
+def run(rows: int, syslog_lines: int, work: Path, only: str | None = None, *, pandas: bool = True) -> None:
+    """Build inputs of the given sizes in `work` and compare the loaders on each (or on `only` that one).
+
+    Without `pandas`, only seclo is timed.
+    """
     generated = work / "generated"
     generate_organisation(generated, days=30, seed=1, auth_events=rows)
     parquet = sorted(generated.glob("auth_events*.parquet"))
@@ -109,14 +123,22 @@ def run(rows: int, syslog_lines: int, work: Path, only: str | None = None) -> No
             "canonical NDJSON",
             count,
             lambda: _seclo(work / "a.duckdb", "events", ndjson),
-            lambda: _pandas_events(work / "b.duckdb", lambda: pd.read_json(ndjson, lines=True, dtype=False)),
+            (lambda: _pandas_events(work / "b.duckdb", lambda: pd.read_json(ndjson, lines=True, dtype=False)))
+            if pandas
+            else None,
         )
     if only in {None, "parquet"}:
         _compare(
             "canonical Parquet",
             count,
             lambda: _seclo_all(work / "c.duckdb", "events", parquet),
-            lambda: _pandas_events(work / "d.duckdb", lambda: pd.concat(pd.read_parquet(p) for p in parquet)),
+            (
+                lambda: _pandas_events(
+                    work / "d.duckdb", lambda: pd.concat(pd.read_parquet(p) for p in parquet)
+                )
+            )
+            if pandas
+            else None,
         )
     if only not in {None, "syslog"}:
         return
@@ -131,7 +153,7 @@ def run(rows: int, syslog_lines: int, work: Path, only: str | None = None) -> No
         "syslog",
         lines,
         lambda: _seclo(work / "e.duckdb", "syslog", log, ImportOptions(year=2005)),
-        lambda: _pandas_syslog(work / "f.duckdb", log),
+        (lambda: _pandas_syslog(work / "f.duckdb", log)) if pandas else None,
     )
 
 
@@ -169,10 +191,13 @@ def main() -> None:
     parser.add_argument("--huge", action="store_true", help="also 100M generated auth events")
     parser.add_argument("--huge-events", type=int, default=100_000_000)
     parser.add_argument("--only", choices=["ndjson", "parquet", "syslog"], help="run just this input")
+    parser.add_argument(
+        "--no-pandas", action="store_true", help="time seclo only, not the pandas loader (for iterating)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="seclo-bench-"))
     try:
-        run(args.rows, args.syslog_lines, work, args.only)
+        run(args.rows, args.syslog_lines, work, args.only, pandas=not args.no_pandas)
         if args.huge:
             print("generate + import, each in its own process:")
             huge(work, args.huge_events)

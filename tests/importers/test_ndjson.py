@@ -26,6 +26,7 @@ EDGE_CASES = {
     "two objects on a line": [GOOD % (1, 1) + " " + GOOD % (2, 2), GOOD % (3, 3)],
     "object over two lines": ['{"time":', '"2024-03-01T10:00:00Z","outcome":"success"}', GOOD % (3, 3)],
     "not objects": ["null", "[1]", '"text"', "5", "{}", '{"other":1}', GOOD % (3, 3)],
+    "objects without a known key": [GOOD % (1, 1), "{}", '{"other":1}', GOOD % (3, 3)],
     "numbers and nesting as text": ['{"time":"2024-03-01","outcome":"failure","user":5,"host":{"a":[1]}}'],
     "lenient JSON": ['{"time":"2024-03-01","outcome":"failure",}', '{"time":"2024-03-01","outcome":NaN}'],
     "duplicate keys": ['{"time":"2024-03-01","outcome":"failure","outcome":"success"}', GOOD % (3, 3)],
@@ -166,3 +167,44 @@ def test_both_paths_agree_on_mutated_files(
             except InputError as exc:
                 outcomes.append((str(exc),))
     assert outcomes[0] == outcomes[1]
+
+
+FINDING = {
+    "finding_id": "F-1",
+    "asset_id": "web-1",
+    "vuln_id": "CVE-2024-0001",
+    "severity": "critical",
+    "opened_at": "2024-03-01T00:00:00Z",
+    "status": "open",
+}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ['{"finding_id":"F-9","severity":"dire"}'], ["{}"]],
+    ids=["clean", "invalid severity", "object without a known key"],
+)
+def test_upsert_tables_agree_on_both_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str]
+) -> None:
+    """Findings replace stored rows, so their file is checked before the merge; either path loads the same."""
+    lines = [json.dumps(FINDING), json.dumps(FINDING | {"finding_id": "F-2"}), *extra]
+    path = tmp_path / "findings.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    outcomes = []
+    for force_by_line in (False, True):
+        with monkeypatch.context() as patch, open_store(None) as store:
+            if force_by_line:
+                patch.setattr(ndjson, "_stage_whole", lambda staging, spec: None)
+            result = import_path(store, get_importer("findings"), path)
+            outcomes.append(
+                (
+                    (result.rows_read, result.rows_loaded, result.rows_rejected),
+                    store.conn.execute("SELECT finding_id, status FROM findings ORDER BY 1").fetchall(),
+                    store.conn.execute(
+                        "SELECT line, field, reason, raw FROM rejected ORDER BY line"
+                    ).fetchall(),
+                )
+            )
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == (len(lines), 2, len(extra))

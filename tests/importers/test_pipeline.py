@@ -99,6 +99,36 @@ def test_identical_events_in_one_file_are_all_kept(store: Store, tmp_path: Path)
     assert (result.rows_loaded, result.rows_duplicate) == (1, 3)
 
 
+def test_overlapping_export_with_a_bad_line_counts_every_row(store: Store, tmp_path: Path) -> None:
+    """An overlapping export with an invalid row: new rows load, old ones are duplicates, the bad one is kept."""
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    a.write_text(_events(30))
+    b.write_text(_events(20, start=20) + '{"time":"2024-03-01T10:00:00Z","outcome":"maybe"}\n')
+    import_path(store, get_importer("events"), a)
+    result = import_path(store, get_importer("events"), b)
+    counts = (result.rows_read, result.rows_loaded, result.rows_duplicate, result.rows_rejected)
+    assert counts == (21, 10, 10, 1)
+    assert store.conn.execute("SELECT line, field FROM rejected").fetchall() == [(21, "outcome")]
+    assert _count(store) == 40
+
+
+def test_file_read_again_line_by_line_keeps_earlier_rows(store: Store, tmp_path: Path) -> None:
+    """A file the whole-file reader cannot number ("{}" lines) is read again line by line; the rows of earlier
+    imports stay, and each of its rows is counted once."""
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    a.write_text(_events(10))
+    b.write_text(_events(10, start=5) + "{}\n" + _events(1, start=40))
+    import_path(store, get_importer("events"), a)
+    result = import_path(store, get_importer("events"), b)
+    counts = (result.rows_read, result.rows_loaded, result.rows_duplicate, result.rows_rejected)
+    assert counts == (12, 6, 5, 1)
+    assert store.conn.execute("SELECT line, reason FROM rejected").fetchall() == [
+        (11, "missing a value, which is required")
+    ]
+    assert _count(store) == 16
+    assert reconciles(result)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

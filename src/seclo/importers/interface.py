@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ __all__ = [
     "Importer",
     "RejectCategory",
     "RejectedRow",
+    "Settled",
     "Staged",
     "Staging",
 ]
@@ -97,11 +98,31 @@ class Staged:
             plus `_line`.
         rejected: a staging relation with columns (line, field, reason, raw, category, lines), or None. `lines`
             is how many consecutive lines from `line` on the row stands for (1 but for runs of skipped lines).
+        settle: set by a stage that streams its source into the store: its tables are views that the merge
+            reads once (so a file is parsed once, straight into the store) and its rejects are not known
+            before. Called after the merge with the number of rows merged (loaded plus duplicate), it says
+            which rows were rejected, or gives the file read another way. Only for "multiset" tables, whose
+            merge adds rows of the batch and changes no others.
     """
 
     rows_read: int
     tables: Mapping[str, str]
     rejected: str | None = None
+    settle: Callable[[int], Settled] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What a streamed stage (`Staged.settle`) found once its rows were merged.
+
+    Attributes:
+        rejected: the rejects relation (as `Staged.rejected`) of the rows that were not merged.
+        restaged: the file read another way, when the streamed read could not account for every row: the
+            pipeline takes this batch's rows back out of the store and merges these instead.
+    """
+
+    rejected: str | None
+    restaged: Staged | None = None
 
 
 class Staging:

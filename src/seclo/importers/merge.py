@@ -34,23 +34,27 @@ def row_key_expression(spec: TableSpec) -> str:
 def _merge_multiset(conn: duckdb.DuckDBPyConnection, spec: TableSpec, staged: str, batch_id: int) -> Merged:
     columns = ", ".join(quote_ident(c) for c in spec.column_names)
     time_col = quote_ident(spec.time_column or spec.column_names[0])
-    total, lo, hi = conn.execute(
-        f"SELECT count(*), min({time_col}), max({time_col}) FROM {staged}"
-    ).fetchall()[0]
+    key = row_key_expression(spec)
+    # Written first, in one read of `staged` (which may be a view over the file, parsed as it is read): most
+    # imports bring a time range the store does not hold yet, and then there is nothing to compare.
+    total = changed(conn, f"INSERT INTO {spec.name} SELECT {columns}, {key}, {batch_id} FROM {staged}")
     if total == 0:
         return Merged(0, 0)
+    lo, hi = conn.execute(
+        f"SELECT min({time_col}), max({time_col}) FROM {spec.name} WHERE batch_id = ?", [batch_id]
+    ).fetchall()[0]
     overlap = scalar(
         conn,
-        f"SELECT count(*) > 0 FROM (SELECT 1 FROM {spec.name} WHERE {time_col} BETWEEN ? AND ? LIMIT 1)",
-        [lo, hi],
+        f"""SELECT count(*) > 0 FROM (SELECT 1 FROM {spec.name}
+            WHERE {time_col} BETWEEN ? AND ? AND batch_id IS DISTINCT FROM ? LIMIT 1)""",
+        [lo, hi, batch_id],
     )
-    key = row_key_expression(spec)
     if not overlap:
-        # Nothing stored in this time range: every staged row is new, and no duplicate check is needed.
-        run(conn, f"INSERT INTO {spec.name} SELECT {columns}, {key}, {batch_id} FROM {staged}")
         return Merged(total, 0)
+    # The store already holds rows in this time range: take this batch back out and add only the new rows.
     # The n-th staged copy of a row is new only if the store holds fewer than n copies of it. Joining on the
     # time column as well as the hash makes a hash collision harmless.
+    run(conn, f"DELETE FROM {spec.name} WHERE batch_id = ?", [batch_id])
     loaded = changed(
         conn,
         f"""

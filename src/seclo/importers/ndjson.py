@@ -3,9 +3,16 @@
 The whole-file path hands the file to DuckDB's parallel `read_json`, which numbers no lines. Its rows are the
 file's lines, in order, only when every line held exactly one object: the reader skips blank lines and, with
 `ignore_errors`, gives a line it cannot read a row of NULLs (an error would abort the import's transaction, so
-nothing could be tried after it). The path is kept only when the rows are as many as the lines and no row is all
-NULL; otherwise (a blank line, a broken line, `null` or `{}`) the file takes the line-by-line path, which reads
-each line as text and gives each bad one its own reason. Both paths load and reject the same rows.
+nothing could be tried after it). So the path is taken only when every line starts with "{" and ends with "}"
+(numpy checks this as it counts the lines), and kept only when the rows are as many as the lines and no row is
+all NULL; otherwise (a blank line, a broken line, `null` or `{}`) the file takes the line-by-line path, which
+reads each line as text and gives each bad one its own reason. Both paths load and reject the same rows.
+
+The whole-file path streams: the typed rows are a view over `read_json` that the merge reads once, in parallel,
+straight into the store, with no staging table. Numbering rows (`row_number() OVER ()`) would make that read
+single-threaded, so rows are numbered only by the second read that finds the rejects, which runs only when
+fewer rows were merged than the file has lines. When that read shows the rows are not the file's lines, the
+pipeline takes the merged rows back out and the file is read line by line.
 """
 
 from __future__ import annotations
@@ -17,35 +24,49 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from seclo.importers.interface import Staged, Staging
+from seclo.importers.interface import Settled, Staged, Staging
 from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
-from seclo.importers.typed import create_rejects, stage_typed
+from seclo.importers.typed import check_typed, create_rejects, insert_rejects, stage_typed, valid_rows
 from seclo.store.schema import TableSpec
-from seclo.store.sql import quote_ident, run, sql_literal
+from seclo.store.sql import quote_ident, run, scalar, sql_literal
 
 __all__ = ["count_lines", "stage_ndjson"]
 
-_NEWLINE = 10
+_NEWLINE, _CARRIAGE_RETURN, _OPEN, _CLOSE = 10, 13, ord("{"), ord("}")
 _COUNT_BLOCK = 1 << 24
 _UNREAD = "unread"  # rejects category of a whole-file row that was not one object on its own line
 
 
 def count_lines(path: Path) -> int:
     """The number of lines in the file, blank ones included; a last line without a newline counts."""
+    return _line_shape(path)[0]
+
+
+def _line_shape(path: Path) -> tuple[int, bool]:
+    """The number of lines (as `count_lines`), and whether each starts with "{" and ends with "}" (or "}\r")."""
     size = path.stat().st_size
     if size == 0:
-        return 0
+        return 0, False
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         data = np.frombuffer(mapped, dtype=np.uint8)
         try:
-            newlines = sum(
-                int(np.count_nonzero(data[start : start + _COUNT_BLOCK] == _NEWLINE))
-                for start in range(0, size, _COUNT_BLOCK)
-            )
-            unterminated = int(data[-1] != _NEWLINE)
+            lines, braced = 0, bool(data[0] == _OPEN)
+            for start in range(0, size, _COUNT_BLOCK):
+                ends = np.flatnonzero(data[start : start + _COUNT_BLOCK] == _NEWLINE) + start
+                lines += ends.size
+                if braced and ends.size:
+                    before = data[np.maximum(ends - 1, 0)]
+                    crlf = (before == _CARRIAGE_RETURN) & (ends >= 2)
+                    before[crlf] = data[ends[crlf] - 2]
+                    starts = ends[ends + 1 < size] + 1
+                    braced = bool((before == _CLOSE).all() and (data[starts] == _OPEN).all())
+            unterminated = data[-1] != _NEWLINE
+            if unterminated:
+                last = data[-2] if size >= 2 and data[-1] == _CARRIAGE_RETURN else data[-1]
+                braced = braced and bool(last == _CLOSE)
         finally:
             del data  # the array must let go of the mapping before it closes
-    return newlines + unterminated
+    return lines + int(unterminated), braced
 
 
 def stage_ndjson(staging: Staging, spec: TableSpec) -> Staged:
@@ -54,11 +75,19 @@ def stage_ndjson(staging: Staging, spec: TableSpec) -> Staged:
 
 
 def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
-    """The whole-file path, or None (having dropped what it staged) when the file needs the line-by-line one."""
+    """The whole-file path, or None when the file plainly needs the line-by-line one.
+
+    Into a "multiset" table it streams (the rejects are found after the merge). An "upsert" merge replaces stored
+    rows, which could not be taken back if the file then had to be read line by line, so there the typed rows
+    are kept in a staging table and checked before the merge.
+    """
     conn, path = staging.conn, staging.path
-    names = spec.column_names
+    lines, braced = _line_shape(path)
+    if not braced:
+        return None
+    streamed = spec.merge == "multiset"
     first_staged = len(staging.temp_tables)
-    lines = count_lines(path)
+    names = spec.column_names
     columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
     source = staging.temp_name("ndjson_whole")
     run(
@@ -67,29 +96,37 @@ def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
         FROM read_json({sql_literal(str(path))}, columns = {columns}, format = 'newline_delimited',
             ignore_errors = true, compression = 'none')""",
     )
-    rejects = create_rejects(staging)
     unread = " AND ".join(f"{quote_ident(n)} IS NULL" for n in names)
-    valid = stage_typed(
+    checked = check_typed(
         staging,
         spec,
         source,
         {n: quote_ident(n) for n in names},
         raw="NULL",
-        rejects=rejects,
         pre_reason=f"CASE WHEN {unread} THEN 'not read' END",
         pre_category=sql_literal(_UNREAD),
+        materialize=not streamed,
     )
-    rows, unread_rows, rejected = conn.execute(
-        f"""SELECT (SELECT count(*) FROM {valid}) + count(*), count(*) FILTER (WHERE category = '{_UNREAD}'),
-            count(*)
-        FROM {rejects}"""
-    ).fetchall()[0]
-    if rows != lines or unread_rows:
-        staging.drop(staging.temp_tables[first_staged:])
-        return None
-    if rejected:
+    valid = valid_rows(staging, spec, checked)
+
+    def settle(merged: int) -> Settled:
+        rejects = create_rejects(staging)
+        if merged == lines:
+            return Settled(rejects)  # every line was an object with valid fields
+        insert_rejects(staging, checked, rejects)
+        rejected, unread_rows = conn.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE category = '{_UNREAD}') FROM {rejects}"
+        ).fetchall()[0]
+        if merged + rejected != lines or unread_rows:
+            staging.drop(staging.temp_tables[first_staged:])
+            return Settled(None, restaged=_stage_by_line(staging, spec))
         _fill_raw(staging, rejects)
-    return Staged(int(rows), {spec.name: valid}, rejects)
+        return Settled(rejects)
+
+    if streamed:
+        return Staged(lines, {spec.name: valid}, settle=settle)
+    settled = settle(int(scalar(conn, f"SELECT count(*) FROM {valid}")))
+    return settled.restaged or Staged(lines, {spec.name: valid}, settled.rejected)
 
 
 def _fill_raw(staging: Staging, rejects: str) -> None:

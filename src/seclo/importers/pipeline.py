@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from seclo.errors import InputError
-from seclo.importers.interface import Importer, ImportOptions, ImportResult, Staging
+from seclo.importers.interface import Importer, ImportOptions, ImportResult, Staged, Staging
 from seclo.importers.merge import merge_table
 from seclo.reporting import NullReporter, Reporter
 from seclo.store.connection import Store
@@ -107,6 +108,40 @@ def _first_reject(conn: duckdb.DuckDBPyConnection, rejects: str, categories: Ite
     return f"{where}" + (f", field {field}" if field else "") + f": {reason}"
 
 
+def _reject_counts(
+    conn: duckdb.DuckDBPyConnection, staged: Staged, path: Path, options: ImportOptions
+) -> tuple[int, int]:
+    """The staged rejects' invalid and skipped rows; with --strict, an error if any is invalid."""
+    if staged.rejected is None:
+        return 0, 0
+    counts = dict(
+        conn.execute(f"SELECT category, sum(lines) FROM {staged.rejected} GROUP BY category").fetchall()
+    )
+    rejected, skipped = int(counts.get("invalid", 0)), int(counts.get("skipped", 0))
+    if rejected and options.strict:
+        first = _first_reject(conn, staged.rejected, ["invalid"])
+        raise InputError(
+            f"{path}: {rejected} invalid row{'s' if rejected > 1 else ''}, nothing loaded (--strict); "
+            f"first at {first}"
+        )
+    return rejected, skipped
+
+
+def _merge(conn: duckdb.DuckDBPyConnection, staged: Staged, batch_id: int) -> tuple[int, int, dict[str, int]]:
+    """Merge each staged table into the store: rows loaded, rows that were duplicates, rows loaded per table."""
+    loaded = duplicate = 0
+    per_table: dict[str, int] = {}
+    for name, relation in staged.tables.items():
+        spec = table(name)
+        if staged.settle is not None and spec.merge != "multiset":
+            raise ValueError(f"a streamed stage cannot be merged into {name}, which is not a multiset table")
+        merged = merge_table(conn, spec, relation, batch_id)
+        loaded += merged.loaded
+        duplicate += merged.duplicate
+        per_table[name] = merged.loaded
+    return loaded, duplicate, per_table
+
+
 def import_path(
     store: Store,
     importer: Importer,
@@ -134,27 +169,20 @@ def import_path(
         with store.transaction():
             staged = importer.stage(staging)
             batch_id = int(scalar(conn, "SELECT coalesce(max(batch_id), 0) + 1 FROM import_batches"))
-            rejected = skipped = 0
-            if staged.rejected is not None:
-                counts = dict(
-                    conn.execute(
-                        f"SELECT category, sum(lines) FROM {staged.rejected} GROUP BY category"
-                    ).fetchall()
-                )
-                rejected, skipped = int(counts.get("invalid", 0)), int(counts.get("skipped", 0))
-                if rejected and options.strict:
-                    first = _first_reject(conn, staged.rejected, ["invalid"])
-                    raise InputError(
-                        f"{path}: {rejected} invalid row{'s' if rejected > 1 else ''}, nothing loaded (--strict); "
-                        f"first at {first}"
-                    )
-            loaded = duplicate = 0
-            per_table: dict[str, int] = {}
-            for name, relation in staged.tables.items():
-                merged = merge_table(conn, table(name), relation, batch_id)
-                loaded += merged.loaded
-                duplicate += merged.duplicate
-                per_table[name] = merged.loaded
+            if staged.settle is None:
+                # Rejects are known before the merge: a --strict import fails without writing anything.
+                rejected, skipped = _reject_counts(conn, staged, path, options)
+            loaded, duplicate, per_table = _merge(conn, staged, batch_id)
+            if staged.settle is not None:
+                settled = staged.settle(loaded + duplicate)
+                if settled.restaged is not None:
+                    for name in staged.tables:
+                        run(conn, f"DELETE FROM {name} WHERE batch_id = ?", [batch_id])
+                    staged = settled.restaged
+                    loaded, duplicate, per_table = _merge(conn, staged, batch_id)
+                else:
+                    staged = replace(staged, rejected=settled.rejected, settle=None)
+                rejected, skipped = _reject_counts(conn, staged, path, options)
             if loaded + duplicate + skipped == 0 and rejected:
                 first = _first_reject(conn, staged.rejected or "", ["invalid"])
                 raise InputError(

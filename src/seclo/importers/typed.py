@@ -17,7 +17,15 @@ from seclo.importers.timestamps import text_time_sql
 from seclo.store.schema import COMMITS_TYPE, Column, TableSpec
 from seclo.store.sql import quote_ident, run, sql_literal
 
-__all__ = ["REJECT_COLUMNS", "cast_expression", "create_rejects", "stage_typed"]
+__all__ = [
+    "REJECT_COLUMNS",
+    "cast_expression",
+    "check_typed",
+    "create_rejects",
+    "insert_rejects",
+    "stage_typed",
+    "valid_rows",
+]
 
 REJECT_COLUMNS = (
     "line BIGINT, field VARCHAR, reason VARCHAR, raw VARCHAR, category VARCHAR, lines BIGINT DEFAULT 1"
@@ -32,7 +40,10 @@ def cast_expression(column: Column, expr: str, source_type: str, timezone: str =
     `timezone`. Typed timestamps (Parquet) are taken as UTC.
     """
     if column.choices:
-        return f"lower(trim(CAST({expr} AS VARCHAR)))"
+        text = f"CAST({expr} AS VARCHAR)"
+        allowed = ", ".join(sql_literal(c) for c in column.choices)
+        # Most values are already written as allowed: only the others are trimmed and lower-cased (a copy).
+        return f"CASE WHEN {text} IN ({allowed}) THEN {text} ELSE lower(trim({text})) END"
     if column.sql_type == "VARCHAR":
         return f"nullif(CAST({expr} AS VARCHAR), '')"
     if source_type.upper() == column.sql_type:
@@ -137,6 +148,61 @@ def stage_typed(
     Returns:
         The name of the staging table of valid rows (the table's columns plus `_line`).
     """
+    checked = check_typed(
+        staging,
+        spec,
+        source,
+        expressions,
+        raw=raw,
+        source_types=source_types,
+        pre_field=pre_field,
+        pre_reason=pre_reason,
+        pre_category=pre_category,
+        materialize=materialize,
+    )
+    insert_rejects(staging, checked, rejects)
+    return valid_rows(staging, spec, checked)
+
+
+def insert_rejects(staging: Staging, checked: str, rejects: str) -> None:
+    """Append the rows of `checked` (made by `check_typed`) that have a reason to the rejects table."""
+    run(
+        staging.conn,
+        f"""INSERT INTO {rejects} (line, field, reason, raw, category)
+        SELECT _line, _field, _reason, _raw, _category FROM {checked} WHERE _reason IS NOT NULL""",
+    )
+
+
+def valid_rows(staging: Staging, spec: TableSpec, checked: str) -> str:
+    """A view of the rows of `checked` (made by `check_typed`) that have no reason: the table's columns and
+    `_line`."""
+    valid = staging.temp_name(spec.name)
+    columns = ", ".join(quote_ident(c) for c in spec.column_names)
+    run(
+        staging.conn,
+        f"CREATE TEMP VIEW {valid} AS SELECT {columns}, _line FROM {checked} WHERE _reason IS NULL",
+    )
+    return valid
+
+
+def check_typed(
+    staging: Staging,
+    spec: TableSpec,
+    source: str,
+    expressions: Mapping[str, str],
+    *,
+    raw: str,
+    source_types: Mapping[str, str] | None = None,
+    pre_field: str = "NULL",
+    pre_reason: str = "NULL",
+    pre_category: str = "'invalid'",
+    materialize: bool = True,
+) -> str:
+    """The relation of `source` rows cast into `spec`'s columns, each with its reject reason or NULL.
+
+    Its columns are `_line`, the table's columns, and `_reason`, `_field`, `_category`, `_raw` (NULL for a
+    valid row). The arguments are those of `stage_typed`.
+    """
     types = source_types or {}
     inputs: list[str] = []
     typed: list[str] = []
@@ -174,15 +240,4 @@ def stage_typed(
         )
         """,
     )
-    run(
-        staging.conn,
-        f"""INSERT INTO {rejects} (line, field, reason, raw, category)
-        SELECT _line, _field, _reason, _raw, _category FROM {checked} WHERE _reason IS NOT NULL""",
-    )
-    valid = staging.temp_name(spec.name)
-    columns = ", ".join(quote_ident(c) for c in spec.column_names)
-    run(
-        staging.conn,
-        f"CREATE TEMP VIEW {valid} AS SELECT {columns}, _line FROM {checked} WHERE _reason IS NULL",
-    )
-    return valid
+    return checked
