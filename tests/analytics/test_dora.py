@@ -170,3 +170,17 @@ def test_per_service_per_month_splits_each_service_by_month(store: Store) -> Non
     plain = analyze_dora(store, window)
     assert plain.by("service_month") == ()
     assert [repr(f) for f in plain.figures] == [repr(f) for f in result.figures if f.scope != "service_month"]
+
+
+def test_a_service_split_evenly_between_teams_belongs_to_the_first_team_name(store: Store) -> None:
+    """Two teams deploy a service equally often: its outages count for the first team by name, every time (the
+    time to restore per team must not change between two runs on the same data)."""
+    add_deployment(store, "z1", day(1), team="zeta")
+    add_deployment(store, "a1", day(2), team="alpha")
+    add_deployment(store, "z2", day(3), team="zeta")
+    add_deployment(store, "a2", day(4), team="alpha")
+    add_incident(store, "i1", day(10), resolved=day(10) + 5 * HOUR)
+    for _ in range(5):
+        teams = {f.key: f for f in analyze_dora(store, WINDOW).by("team")}
+        assert (teams["alpha"].incidents_restored, teams["alpha"].time_to_restore_hours) == (1, 5.0)
+        assert teams["zeta"].incidents_restored == 0

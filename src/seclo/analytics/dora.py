@@ -180,11 +180,18 @@ def _lead_sql(service_month: bool = False) -> str:
     )
 
 
+# The team that owns a service: the one with most of its deployments, ties to the first team name (DuckDB's mode()
+# picks a tied value at random, so the figures changed from run to run).
+SERVICE_OWNER_SQL = """SELECT service, first(team ORDER BY deployments DESC, team) AS team
+  FROM (SELECT service, team, count(*) AS deployments FROM deployments WHERE team IS NOT NULL GROUP BY ALL)
+  GROUP BY service"""
+
+
 def _restore_sql(kinds: tuple[str, ...], service_month: bool = False) -> str:
     kind_list = ", ".join(sql_literal(k) for k in kinds)
     source = f"""SELECT i.service, coalesce(t.team, '{UNKNOWN}') AS team, i.occurred_at, i.resolved_at
   FROM incidents AS i
-  LEFT JOIN (SELECT service, mode(team) AS team FROM deployments GROUP BY service) AS t ON t.service = i.service
+  LEFT JOIN ({SERVICE_OWNER_SQL}) AS t ON t.service = i.service
   WHERE i.kind IN ({kind_list}) AND i.occurred_at >= $since AND i.occurred_at < $at"""
     return _grouped(
         "count(*) FILTER (WHERE resolved_at <= $at) AS restored,"

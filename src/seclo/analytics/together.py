@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from seclo.analytics.dora import DoraFigures, analyze_dora
+from seclo.analytics.dora import SERVICE_OWNER_SQL, DoraFigures, analyze_dora
 from seclo.analytics.interface import Window
 from seclo.analytics.persistence import analyze_persistence
 from seclo.analytics.sla import counted_findings_sql
@@ -59,7 +59,7 @@ FROM f JOIN teams AS t USING (asset_id) WHERE t.team IS NOT NULL GROUP BY t.team
 
 def _security_incidents_by_team(store: Store, window: Window) -> dict[str, tuple[float, float]]:
     rows = store.conn.execute(
-        """WITH owner AS (SELECT service, mode(team) AS team FROM deployments GROUP BY service)
+        f"""WITH owner AS ({SERVICE_OWNER_SQL})
 SELECT o.team,
        median((epoch_us(i.detected_at) - epoch_us(i.occurred_at)) / 3600e6) FILTER (WHERE i.detected_at <= $at),
        median((epoch_us(i.resolved_at) - epoch_us(i.detected_at)) / 3600e6) FILTER (WHERE i.resolved_at <= $at)
