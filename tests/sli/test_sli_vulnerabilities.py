@@ -58,6 +58,17 @@ def test_known_exploited_open_counts_assets_without_an_open_kev(store: Store) ->
     assert counts(store, "known_exploited_open", HOURS3) == ([2, 2, 0], [3, 3, 0])
 
 
+def test_a_reopened_finding_keeps_its_asset_bad_whatever_closed_at_says(store: Store) -> None:
+    """A finding closed before the snapshots and then reopened is open again (REOPENED_RULE): its asset is bad in
+    both SLIs, where the same finding merely closed leaves the asset good."""
+    add_asset_snapshots(store)
+    add_findings(store, [("r1", "a1", "critical", at(-10), at(0.1), "reopened", True)])
+    assert counts(store, "endpoints_without_vulnerabilities", HOURS3) == ([2, 2, 0], [3, 3, 0])
+    assert counts(store, "known_exploited_open", HOURS3) == ([2, 2, 0], [3, 3, 0])
+    run(store.conn, "UPDATE findings SET status = 'closed'")
+    assert counts(store, "endpoints_without_vulnerabilities", HOURS3) == ([3, 3, 0], [3, 3, 0])
+
+
 PATCHES: list[Finding] = [
     ("p1", "a", "critical", at(days=-5), at(1, days=1), "closed", False),
     ("p2", "a", "critical", at(days=-6), None, "open", False),

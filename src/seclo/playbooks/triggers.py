@@ -277,7 +277,7 @@ def _known_exploited(trigger: KnownExploitedTrigger, signals: Signals) -> list[O
     rows = signals.store.conn.execute(
         f"""SELECT {_FINDING_COLUMNS} FROM findings
         WHERE coalesce(known_exploited, false) AND status NOT IN ('false_positive', 'accepted')
-          AND opened_at BETWEEN ? AND ? AND (closed_at IS NULL OR closed_at > ?)
+          AND opened_at BETWEEN ? AND ? AND coalesce({finding_closed_at("findings")} > ?, true)
         ORDER BY opened_at, finding_id""",
         [signals.at - trigger.within, signals.at, signals.at],
     ).fetchall()

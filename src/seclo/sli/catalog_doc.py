@@ -39,7 +39,8 @@ time_bucket and lets DuckDB aggregate into a perfect hash table.
   carries the latest one's counts, and a slice with none carries 0/0 (the SLO engine holds the earlier state).
 
 Findings marked `false_positive` or `accepted` are never counted. A finding is open at time T when
-`opened_at <= T < closed_at` (or it has no `closed_at`).
+`opened_at <= T < closed_at` (or it has no `closed_at`); a finding whose status is `reopened` is open whatever
+`closed_at` says.
 
 In an OpenSLO file an indicator is named by its catalog name with its parameters; unknown parameters are
 errors. Users add their own SLIs as SQL with the `sql`, `sql_ratio` and `sql_threshold` indicators, which

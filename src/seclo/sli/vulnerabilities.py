@@ -1,7 +1,8 @@
 """Vulnerability SLIs over findings: endpoints without open vulnerabilities, known exploited ones, patch latency.
 
-A finding is open at time T when opened_at <= T < closed_at (or it has no closed_at). Findings marked
-false_positive or accepted are never counted.
+A finding is open at time T when opened_at <= T < closed_at (or it has no closed_at); a reopened finding is open
+whatever closed_at says (seclo.sli.slicing.REOPENED_RULE). Findings marked false_positive or accepted are never
+counted.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _assets_without(finding_condition: str, exposure: Exposure | None) -> str:
     JOIN findings AS f
       ON f.asset_id = s.asset_id
      AND f.opened_at <= s.snapshot_time
-     AND (f.closed_at IS NULL OR f.closed_at > s.snapshot_time)
+     AND coalesce({finding_closed_at("f")} > s.snapshot_time, true)
     WHERE f.status NOT IN {FINDING_NOT_COUNTED} AND ({finding_condition})
   )
   SELECT s.snapshot_time,
