@@ -82,8 +82,8 @@ class NaiveRunner:
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         with self.lock, open_store(self.ws.store_path) as store:
             playbooks = load_playbooks(self.ws.root / "playbooks")
-            runner = PlaybookRunner(self.ws, store, playbooks, env={}, observer=self.observer)
-            return runner.handle_alertmanager(payload)
+            with PlaybookRunner(self.ws, store, playbooks, env={}, observer=self.observer) as runner:
+                return runner.handle_alertmanager(payload)
 
 
 def _sink() -> ThreadingHTTPServer:
@@ -168,6 +168,7 @@ def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) 
     finally:
         receiver.close()
         if name == "seclo":
+            handler.close()
             store.close()
     ms = times.millis()
     return {

@@ -63,8 +63,8 @@ def _runner(workspace: Path | None, *, dry_run: bool = False) -> Iterator[Playbo
     else:
         _log_to_workspace(ws)
         store = open_store(ws.store_path, memory_limit=settings.memory_limit, threads=settings.threads)
-    with store:
-        yield PlaybookRunner(ws, store, playbooks)
+    with store, PlaybookRunner(ws, store, playbooks) as runner:
+        yield runner
 
 
 def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:

@@ -56,6 +56,7 @@ def test_conditions_gate_the_run(tmp_path: Path, store: Store, sink: Sink) -> No
     assert [o.decision for o in low] == ["conditions_false"]
     assert [o.status for o in high] == ["succeeded"]
     assert len(sink.requests) == 1
+    engine.flush()
     decisions = rows(store, "SELECT detail FROM playbook_audit WHERE event = 'decision' ORDER BY seq")
     assert '"decision":"conditions_false"' in decisions[0][0]
 
@@ -203,6 +204,7 @@ def test_polled_triggers_fire_once_each(tmp_path: Path, store: Store, sink: Sink
         "cron": "schedule:2024-03-02T00:00:00Z",
     }
     assert {o.decision for o in second} == {"duplicate"}
+    engine.flush()
     assert verify_chain(store).ok
 
 
