@@ -2,6 +2,9 @@
 
 Run: `python bench/playbook_bench.py --rate 100 --seconds 10`
 
+After each design the store is checked: the runs recorded (one per webhook) and the audit chain (intact). The
+CPU column is this process's user+sys time for the design (the receiver and engine; not the load generator).
+
 The receiver (seclo's AlertmanagerReceiver, a real HTTP server on 127.0.0.1) runs in this process; the load
 comes from a second process (this script with --load) posting webhooks at --rate per second, each alert with its
 own fingerprint. Every alert triggers one automatic playbook whose first step POSTs to a local sink. Two designs
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from seclo.playbooks import Occurrence, PlaybookRunner, load_playbooks
+from seclo.playbooks import Occurrence, PlaybookRunner, load_playbooks, verify_chain
 from seclo.playbooks.alertmanager import AlertmanagerPayload
 from seclo.playbooks.receiver import AlertmanagerReceiver
 from seclo.store import open_store
@@ -146,6 +150,7 @@ def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) 
         handler = NaiveRunner(ws, times)
     receiver = AlertmanagerReceiver(handler, on_arrival=times.on_arrival).start()
     expected = int(rate * seconds)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     try:
         subprocess.run(  # noqa: S603 - this script, as the load generator
             [
@@ -170,8 +175,17 @@ def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) 
         if name == "seclo":
             handler.close()
             store.close()
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    # Everything must be on disk once the runner is closed: one run per webhook, and the chain intact.
+    with open_store(ws.store_path, read_only=True) as check:
+        recorded = int(check.conn.execute("SELECT count(*) FROM playbook_runs").fetchall()[0][0])
+        chain = verify_chain(check)
     ms = times.millis()
     return {
+        "recorded": recorded,
+        "chain_ok": float(chain.ok),
+        "audit_records": chain.records,
+        "cpu": used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime,
         "webhooks": expected,
         "started": len(ms),
         "p50": statistics.median(ms),
@@ -196,13 +210,17 @@ def main() -> None:
         print(
             f"{args.rate:g} webhooks/s for {args.seconds:g} s; latency from webhook arrival to first step start"
         )
-        print("| design | webhooks | first steps started | p50 ms | p95 ms | p99 ms | max ms |")
-        print("|---|---|---|---|---|---|---|")
+        print(
+            "| design | webhooks | first steps started | p50 ms | p95 ms | p99 ms | max ms | runs recorded "
+            "| audit records | chain | receiver CPU s |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for name in ("seclo", "naive"):
             r = measure(name, Path(tmp) / name, args.rate, args.seconds, int(sink.server_address[1]))
             print(
                 f"| {name} | {r['webhooks']:.0f} | {r['started']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-                f"{r['p99']:.1f} | {r['max']:.1f} |",
+                f"{r['p99']:.1f} | {r['max']:.1f} | {r['recorded']:.0f} | {r['audit_records']:.0f} | "
+                f"{'intact' if r['chain_ok'] else 'BROKEN'} | {r['cpu']:.2f} |",
                 flush=True,
             )
     sink.shutdown()
