@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from playbooks.sink import Sink, running_sink
 from serve_helpers import http, start_serve, wait_for
 
 from seclo.playbooks import verify_chain
@@ -51,9 +54,46 @@ def _payload(fingerprint: str, alertname: str) -> bytes:
     return json.dumps(document).encode()
 
 
-def _requests(sink: Sink, path: str) -> list[dict[str, Any]]:
+class _Sink:
+    """What a real HTTP receiver on 127.0.0.1 was sent: (path, JSON body) per request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, Any]] = []
+        self.port = 0
+
+
+@contextmanager
+def running_sink() -> Iterator[_Sink]:
+    """A receiver answering 200 to every POST, stopped on exit."""
+    sink = _Sink()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+            with sink.lock:
+                sink.requests.append((self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Stay quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    sink.port = int(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _requests(sink: _Sink, path: str) -> list[Any]:
+    """The JSON bodies posted to `path`."""
     with sink.lock:
-        return [r for r in sink.requests if r["path"] == path]
+        return [body for p, body in sink.requests if p == path]
 
 
 def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_path: Path) -> None:
@@ -80,7 +120,7 @@ def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_pat
         pages = _requests(sink, "/page")
         weekly = _requests(sink, "/weekly")
     assert serve.process.returncode == 0, serve.log.read_text()
-    assert [r["body"] for r in pages] == [{"alert": "fp-1"}]
+    assert pages == [{"alert": "fp-1"}]
     with open_store(store_path, read_only=True) as store:
         runs = store.conn.execute(
             "SELECT playbook, status, occurrence FROM playbook_runs ORDER BY playbook, occurrence"
@@ -89,7 +129,7 @@ def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_pat
     assert runs[0] == ("page", "succeeded", "alertmanager:fp-1:2026-11-23T10:00:00Z:firing")
     # One run per weekly slot seen (one, unless the test ran across a slot boundary), each posted once.
     assert [(p, s) for p, s, _ in runs[1:]] == [("weekly", "succeeded")] * len(weekly)
-    assert sorted(r["body"]["slot"] for r in weekly) == sorted(
+    assert sorted(body["slot"] for body in weekly) == sorted(
         o.removeprefix("schedule:") for _, _, o in runs[1:]
     )
     assert check.ok
