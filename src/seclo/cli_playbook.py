@@ -335,7 +335,8 @@ def verify_audit_command(workspace: Path | None) -> None:
 def listen_command(host: str, port: int, workspace: Path | None) -> None:
     """Receive Alertmanager webhooks (POST, v4 JSON) and run the playbooks they trigger, until interrupted.
 
-    Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` will host the same receiver.
+    Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
+    POST /alertmanager.
 
     Example: seclo playbook listen --port 9095
     """

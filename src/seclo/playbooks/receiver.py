@@ -1,4 +1,7 @@
-"""A small HTTP receiver for Alertmanager webhooks (stdlib http.server), until `seclo serve` hosts one.
+"""A small HTTP receiver for Alertmanager webhooks (stdlib http.server), for `seclo playbook listen`.
+
+`seclo serve` receives webhooks on POST /alertmanager itself (journaling them first); this receiver is for
+running playbooks without the rest of serve.
 
 POST any path with an Alertmanager v4 JSON body: the receiver answers 202 at once and hands the payload to
 `PlaybookRunner.handle_alertmanager` on a worker thread, so a slow step never holds up Alertmanager. Binds
