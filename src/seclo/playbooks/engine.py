@@ -61,6 +61,14 @@ __all__ = ["PlaybookRunner", "utc_now"]
 log = logging.getLogger("seclo.playbooks")
 
 
+# Runs waiting for an approval, each with the time of its latest request (the last column).
+_WAITING = (
+    "SELECT r.*, a.requested_at FROM playbook_runs r JOIN (SELECT run_id, max(recorded_at) AS requested_at "
+    "FROM playbook_audit WHERE event = 'approval_requested' GROUP BY run_id) a USING (run_id) "
+    "WHERE r.status = 'waiting_approval'"
+)
+
+
 def utc_now() -> datetime:
     """Now, as naive UTC (how the store keeps time)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -191,6 +199,7 @@ class PlaybookRunner:
         run what fires. This is what `seclo serve` calls on each refresh."""
         moment = at or utc_now()
         chosen = [self.playbook(n) for n in names] if names else list(self.playbooks.values())
+        expired = [] if dry_run else self.expire_approvals(at=moment)
         with self.access.use() as store:
             signals = Signals(self.workspace, store, moment, write=not dry_run, slo_results=self.slo_results)
             pending = [
@@ -199,7 +208,7 @@ class PlaybookRunner:
                 if lp.playbook.spec.trigger.type not in PUSHED_TRIGGERS
                 for occ in occurrences(lp.playbook.spec.trigger, signals)
             ]
-        return [self._process(lp, occ, dry_run=dry_run, polled=True) for lp, occ in pending]
+        return expired + [self._process(lp, occ, dry_run=dry_run, polled=True) for lp, occ in pending]
 
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> list[RunOutcome]:
         """Run the playbooks whose Alertmanager trigger matches alerts of a webhook payload (v4 JSON, decoded or
@@ -258,10 +267,14 @@ class PlaybookRunner:
         """
         self.flush()
         with self.access.use() as store:
-            rows = store.conn.execute("SELECT * FROM playbook_runs WHERE run_id = ?", [run_id]).fetchall()
+            rows = store.conn.execute(_WAITING + " AND r.run_id = ?", [run_id]).fetchall()
+            if not rows:
+                rows = store.conn.execute(
+                    "SELECT *, NULL FROM playbook_runs WHERE run_id = ?", [run_id]
+                ).fetchall()
         if not rows:
             raise InputError(f"no playbook run {run_id!r}", tip="seclo playbook history --runs")
-        state = RunState(*rows[0])
+        state, requested = RunState(*rows[0][:-1]), rows[0][-1]
         lp = self.playbook(state.playbook)
         steps = lp.playbook.spec.steps
         try:
@@ -273,6 +286,14 @@ class PlaybookRunner:
         if index != state.next_step:
             raise InputError(
                 f"run {run_id} waits at step {steps[state.next_step].name}, not {steps[index].name}"
+            )
+        if requested is not None and utc_now() > requested + lp.playbook.spec.approval_timeout:
+            self._expire(lp, state, requested)
+            self.flush()
+            raise InputError(
+                f"the approval of run {run_id} expired: requested at {requested:%Y-%m-%d %H:%M:%S} UTC, "
+                f"the playbook allows {lp.playbook.spec.approval_timeout}",
+                tip=f"run the playbook again: seclo playbook run {lp.name}",
             )
         context = json.loads(state.context or "{}")
         occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
@@ -291,6 +312,43 @@ class PlaybookRunner:
         )
         self.flush()
         return outcome
+
+    def expire_approvals(self, *, at: datetime | None = None) -> list[RunOutcome]:
+        """End the runs whose approval request is older than their playbook's `approval_timeout`: each is
+        recorded (`approval_expired`, then `run_end`) and marked `expired`. `evaluate` calls this first."""
+        moment = at or utc_now()
+        self.flush()
+        with self.access.use() as store:
+            rows = store.conn.execute(_WAITING).fetchall()
+        outcomes = []
+        for row in rows:
+            state, requested = RunState(*row[:-1]), row[-1]
+            lp = self.playbooks.get(state.playbook)
+            if lp is None or moment <= requested + lp.playbook.spec.approval_timeout:
+                continue
+            outcomes.append(self._expire(lp, state, requested))
+        return outcomes
+
+    def _expire(self, lp: LoadedPlaybook, state: RunState, requested: datetime) -> RunOutcome:
+        step = lp.playbook.spec.steps[state.next_step].name
+        timeout = lp.playbook.spec.approval_timeout
+        detail = f"the approval of step {step} requested at {requested:%Y-%m-%d %H:%M:%S} UTC expired after {timeout}"
+        with self.lock:
+            self.recorder.run_state(
+                replace(state, status="expired", finished_at=utc_now(), failed_step=step, error=detail)
+            )
+            self.audit.append(
+                "approval_expired",
+                {"requested_at": requested, "timeout_seconds": timeout.total_seconds()},
+                run_id=state.run_id,
+                playbook=lp.name,
+                step=step,
+            )
+            self.audit.append("run_end", {"status": "expired"}, run_id=state.run_id, playbook=lp.name)
+        log.info("playbook %s run %s: %s", lp.name, state.run_id, detail)
+        context = json.loads(state.context or "{}")
+        occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
+        return RunOutcome(lp.name, occ, "expired", state.run_id, "expired", detail=detail)
 
     # The decision ------------------------------------------------------------------------------------------
 

@@ -259,9 +259,15 @@ class Recorder:
                     lost = self._commit(batch)
                 except (SecloError, duckdb.Error) as exc:
                     message = str(exc).splitlines()[0]
-                    log.warning("playbook records wait for the store (retrying): %s", message)
                     with self._cond:
-                        self._failure = message
+                        first, self._failure = self._failure is None, message
+                        if self._closing:
+                            # close() already waited its timeout: say what is lost rather than retry forever.
+                            lost_count = len(batch) + len(self._pending)
+                            log.error("%d playbook records could not be written: %s", lost_count, message)  # noqa: TRY400 - no traceback
+                            return
+                    if first:
+                        log.warning("playbook records wait for the store (retrying): %s", message)
                     time.sleep(_RETRY)
                     continue
                 break
