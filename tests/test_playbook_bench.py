@@ -26,7 +26,9 @@ def test_bench_starts_every_first_step_and_records_every_run() -> None:
     }
     assert set(rows) == {"seclo", "naive"}
     for row in rows.values():
-        assert row["webhooks"] == row["first steps started"] == row["runs recorded"] == "20"
+        assert (
+            row["webhooks"] == row["received"] == row["first steps started"] == row["runs recorded"] == "20"
+        )
         assert row["audit records"] == "100"  # decision, run_start, step_start, step_end, run_end per run
         assert row["chain"] == "intact"
         p50, p95, p99, most = (float(row[k]) for k in ("p50 ms", "p95 ms", "p99 ms", "max ms"))

@@ -35,6 +35,12 @@ class WebhookHandler(Protocol):
         """Run the playbooks the payload triggers."""
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The listen backlog: socketserver's default of 5 resets connections in a burst of webhooks.
+    request_queue_size = 128
+
+
 class AlertmanagerReceiver:
     """An HTTP server that runs playbooks for the webhooks it receives.
 
@@ -87,8 +93,7 @@ class AlertmanagerReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 log.debug("receiver: " + format, *args)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     @property

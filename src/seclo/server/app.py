@@ -132,6 +132,8 @@ class SecloServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # The listen backlog: socketserver's default of 5 resets connections in a burst of webhooks or scrapes.
+    request_queue_size = 128
 
     def __init__(
         self,
