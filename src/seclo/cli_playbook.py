@@ -340,12 +340,21 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
 
     Example: seclo playbook listen --port 9095
     """
+    import signal  # noqa: PLC0415
+
     from seclo.playbooks.receiver import AlertmanagerReceiver  # noqa: PLC0415
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
     with _runner(workspace) as runner:
         receiver = AlertmanagerReceiver(runner, host, port)
+        # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
+        signal.signal(signal.SIGTERM, _terminate)
         click.echo(f"listening on http://{host}:{receiver.port}/", err=True)
         try:
             receiver.serve_forever()
+        except KeyboardInterrupt:
+            pass
         finally:
             receiver.close()
