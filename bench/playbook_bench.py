@@ -2,6 +2,9 @@
 
 Run: `python bench/playbook_bench.py --rate 100 --seconds 10`
 
+After each design the store is checked: the runs recorded (one per webhook) and the audit chain (intact). The
+CPU column is this process's user+sys time for the design (the receiver and engine; not the load generator).
+
 The receiver (seclo's AlertmanagerReceiver, a real HTTP server on 127.0.0.1) runs in this process; the load
 comes from a second process (this script with --load) posting webhooks at --rate per second, each alert with its
 own fingerprint. Every alert triggers one automatic playbook whose first step POSTs to a local sink. Two designs
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from seclo.playbooks import Occurrence, PlaybookRunner, load_playbooks
+from seclo.playbooks import Occurrence, PlaybookRunner, load_playbooks, verify_chain
 from seclo.playbooks.alertmanager import AlertmanagerPayload
 from seclo.playbooks.receiver import AlertmanagerReceiver
 from seclo.store import open_store
@@ -64,6 +68,10 @@ class Latencies:
         with self.lock:
             self.started.setdefault(str(occurrence.fields["fingerprint"]), now)
 
+    def received(self) -> int:
+        with self.lock:
+            return len(self.arrived)
+
     def millis(self) -> list[float]:
         with self.lock:
             return sorted(
@@ -82,8 +90,8 @@ class NaiveRunner:
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         with self.lock, open_store(self.ws.store_path) as store:
             playbooks = load_playbooks(self.ws.root / "playbooks")
-            runner = PlaybookRunner(self.ws, store, playbooks, env={}, observer=self.observer)
-            return runner.handle_alertmanager(payload)
+            with PlaybookRunner(self.ws, store, playbooks, env={}, observer=self.observer) as runner:
+                return runner.handle_alertmanager(payload)
 
 
 def _sink() -> ThreadingHTTPServer:
@@ -124,11 +132,15 @@ def load(url: str, rate: float, seconds: float, tag: str) -> None:
             response.read()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
+        futures = []
         for i in range(total):
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(send, i)
+            futures.append(pool.submit(send, i))
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        print(f"load: {len(errors)} of {total} webhooks could not be sent: {errors[0]}", file=sys.stderr)
 
 
 def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) -> dict[str, float]:
@@ -146,6 +158,7 @@ def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) 
         handler = NaiveRunner(ws, times)
     receiver = AlertmanagerReceiver(handler, on_arrival=times.on_arrival).start()
     expected = int(rate * seconds)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     try:
         subprocess.run(  # noqa: S603 - this script, as the load generator
             [
@@ -163,14 +176,25 @@ def measure(name: str, root: Path, rate: float, seconds: float, sink_port: int) 
             check=True,
         )
         deadline = time.monotonic() + 300
-        while len(times.millis()) < expected and time.monotonic() < deadline:
+        while len(times.millis()) < times.received() and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
         receiver.close()
         if name == "seclo":
+            handler.close()
             store.close()
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    # Everything must be on disk once the runner is closed: one run per webhook, and the chain intact.
+    with open_store(ws.store_path, read_only=True) as check:
+        recorded = int(check.conn.execute("SELECT count(*) FROM playbook_runs").fetchall()[0][0])
+        chain = verify_chain(check)
     ms = times.millis()
     return {
+        "received": times.received(),
+        "recorded": recorded,
+        "chain_ok": float(chain.ok),
+        "audit_records": chain.records,
+        "cpu": used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime,
         "webhooks": expected,
         "started": len(ms),
         "p50": statistics.median(ms),
@@ -184,6 +208,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0, help="Webhooks per second.")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--design", choices=("seclo", "naive"), action="append", help="Run only this design (repeatable)."
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     parser.add_argument("--tag", default="x", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,13 +222,17 @@ def main() -> None:
         print(
             f"{args.rate:g} webhooks/s for {args.seconds:g} s; latency from webhook arrival to first step start"
         )
-        print("| design | webhooks | first steps started | p50 ms | p95 ms | p99 ms | max ms |")
-        print("|---|---|---|---|---|---|---|")
-        for name in ("seclo", "naive"):
+        print(
+            "| design | webhooks | received | first steps started | p50 ms | p95 ms | p99 ms | max ms | runs recorded "
+            "| audit records | chain | receiver CPU s |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for name in args.design or ("seclo", "naive"):
             r = measure(name, Path(tmp) / name, args.rate, args.seconds, int(sink.server_address[1]))
             print(
-                f"| {name} | {r['webhooks']:.0f} | {r['started']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-                f"{r['p99']:.1f} | {r['max']:.1f} |",
+                f"| {name} | {r['webhooks']:.0f} | {r['received']:.0f} | {r['started']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+                f"{r['p99']:.1f} | {r['max']:.1f} | {r['recorded']:.0f} | {r['audit_records']:.0f} | "
+                f"{'intact' if r['chain_ok'] else 'BROKEN'} | {r['cpu']:.2f} |",
                 flush=True,
             )
     sink.shutdown()

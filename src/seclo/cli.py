@@ -684,9 +684,12 @@ def serve_command(host: str, port: int, refresh: str, workspace: Path | None) ->
     \b
     GET  /metrics        every SLO's SLI counters, objective, attainment, error budget, burn rates and
                          alerts, the security SLIs, and the exporter's health (docs/prometheus.md)
-    POST /alertmanager   Alertmanager webhook (version 4): alerts become incidents in the store
+    POST /alertmanager   Alertmanager webhook (version 4): alerts become incidents in the store, and
+                         the playbooks they trigger run at once
     The figures are read from the store every --refresh, in the background; scrapes get the last figures
-    at once. Listens on 127.0.0.1 unless --host says otherwise: there is no authentication.
+    at once. After each refresh the playbooks' polled triggers (SLO alerts, budget policy steps, experiment
+    verdicts, findings, schedules) are evaluated, as `seclo playbook evaluate` does. Listens on 127.0.0.1
+    unless --host says otherwise: there is no authentication.
 
     Example: seclo serve --port 9464 --refresh 30s
     """

@@ -63,8 +63,8 @@ def _runner(workspace: Path | None, *, dry_run: bool = False) -> Iterator[Playbo
     else:
         _log_to_workspace(ws)
         store = open_store(ws.store_path, memory_limit=settings.memory_limit, threads=settings.threads)
-    with store:
-        yield PlaybookRunner(ws, store, playbooks)
+    with store, PlaybookRunner(ws, store, playbooks) as runner:
+        yield runner
 
 
 def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
@@ -335,16 +335,26 @@ def verify_audit_command(workspace: Path | None) -> None:
 def listen_command(host: str, port: int, workspace: Path | None) -> None:
     """Receive Alertmanager webhooks (POST, v4 JSON) and run the playbooks they trigger, until interrupted.
 
-    Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` will host the same receiver.
+    Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
+    POST /alertmanager.
 
     Example: seclo playbook listen --port 9095
     """
+    import signal  # noqa: PLC0415
+
     from seclo.playbooks.receiver import AlertmanagerReceiver  # noqa: PLC0415
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
     with _runner(workspace) as runner:
         receiver = AlertmanagerReceiver(runner, host, port)
+        # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
+        signal.signal(signal.SIGTERM, _terminate)
         click.echo(f"listening on http://{host}:{receiver.port}/", err=True)
         try:
             receiver.serve_forever()
+        except KeyboardInterrupt:
+            pass
         finally:
             receiver.close()

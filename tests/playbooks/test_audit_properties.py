@@ -10,7 +10,9 @@ from urllib.parse import quote, quote_plus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seclo.playbooks.access import HeldStore
 from seclo.playbooks.audit import AuditLog, verify_chain
+from seclo.playbooks.recorder import Recorder
 from seclo.playbooks.redaction import Redactor
 from seclo.store import open_store
 from seclo.store.sql import run
@@ -62,12 +64,14 @@ COLUMNS = ("run_id", "playbook", "event", "step", "detail")
 def test_any_single_tampering_is_found_at_its_record(
     records: list[tuple[str, dict[str, object], str | None]], pick: int, column: str, how: str
 ) -> None:
-    """Built by AuditLog, the chain verifies; then changing one column of one record, deleting one record, or
+    """Built by AuditLog through the batching recorder, the chain verifies; then changing one column of one record, deleting one record, or
     swapping two records' contents is reported at the first record affected."""
     with open_store(None) as store:
-        log = AuditLog(store)
+        recorder = Recorder(HeldStore(store).writer, max_records=5)
+        log = AuditLog(recorder)
         for event, detail, step in records:
             log.append(event, detail, run_id="r1", playbook="p", step=step)
+        recorder.close()
         assert verify_chain(store).ok
         assert verify_chain(store).records == len(records)
         seq = pick % len(records) + 1

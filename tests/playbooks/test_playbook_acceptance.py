@@ -16,6 +16,7 @@ import pytest
 from playbook_helpers import alert, playbook, rows, workspace
 from sink import Sink, running_sink
 
+from seclo.playbooks import verify_chain
 from seclo.store import open_store
 from seclo.store.sql import run
 from seclo.workspace import Workspace
@@ -124,37 +125,11 @@ def test_webhook_receiver_process_runs_playbooks_once_and_dry_run_sends_nothing(
     assert sink.requests == []
     assert not ws.store_path.exists() or rows_count(ws) == 0
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    listener = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "seclo",
-            "playbook",
-            "listen",
-            "--port",
-            str(port),
-            "--workspace",
-            str(tmp_path),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    listener, port = _listen(tmp_path)
     try:
         body = json.dumps(alert({"alertname": "Burn"}, fingerprint="live")).encode()
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                for _ in range(2):  # the same alert twice: Alertmanager repeats notifications
-                    request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST")
-                    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http on loopback
-                        assert response.status == 202
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the receiver did not start"
-                time.sleep(0.2)
+        _post(port, body, times=2)  # the same alert twice: Alertmanager repeats notifications
         while len(sink.requests) < 1 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1.0)  # room for a wrong second run to show up
@@ -162,6 +137,86 @@ def test_webhook_receiver_process_runs_playbooks_once_and_dry_run_sends_nothing(
         listener.terminate()
         listener.wait(timeout=60)
     assert sink.paths() == ["/page"]
+
+
+def _listen(ws: Path) -> tuple[subprocess.Popen[str], int]:
+    """`seclo playbook listen` on a free port of 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "seclo", "playbook", "listen", "--port", str(port), "--workspace", str(ws)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return listener, port
+
+
+def _post(port: int, body: bytes, times: int = 1) -> None:
+    """POST `body` to the receiver `times` times, retrying until it has started."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http on loopback
+                assert response.status == 202
+        except OSError:
+            assert time.monotonic() < deadline, "the receiver did not start"
+            time.sleep(0.2)
+        else:
+            times -= 1
+            if times == 0:
+                return
+
+
+def test_a_destructive_step_is_on_disk_before_it_acts_even_if_the_process_is_killed(
+    tmp_path: Path, sink: Sink
+) -> None:
+    """`seclo playbook listen` killed (SIGKILL) once its destructive request arrived: the run, its claim and the
+    step_start record were already committed, and the audit chain verifies."""
+    steps = (
+        f"    - {{name: disable, type: http, destructive: true, url: '{sink.url('/disable')}', body: {{}}}}\n"
+    )
+    ws = workspace(tmp_path, {"p.yaml": playbook("p", "{type: alertmanager}", steps)})
+    listener, port = _listen(tmp_path)
+    try:
+        _post(port, json.dumps(alert({"alertname": "Burn"}, fingerprint="kill")).encode())
+        deadline = time.monotonic() + 120
+        while not sink.paths() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        listener.kill()
+        listener.wait(timeout=60)
+    assert sink.paths() == ["/disable"]
+    with open_store(ws.store_path, read_only=True) as store:
+        claimed = store.conn.execute("SELECT playbook, idempotency_key FROM playbook_runs").fetchall()
+        started = store.conn.execute("SELECT step FROM playbook_audit WHERE event = 'step_start'").fetchall()
+        check = verify_chain(store)
+    assert claimed == [("p", "p:alertmanager:kill:2026-11-23T10:00:00Z:firing")]
+    assert started == [("disable",)]
+    assert check.ok
+
+
+def test_listen_records_every_run_when_stopped_with_sigterm(tmp_path: Path, sink: Sink) -> None:
+    """A service manager's SIGTERM stops `seclo playbook listen` cleanly: each run it started is on disk."""
+    ws = workspace(
+        tmp_path, {"p.yaml": playbook("p", "{type: alertmanager}", _http(sink, "/page", "alertname"))}
+    )
+    listener, port = _listen(tmp_path)
+    try:
+        for i in range(5):
+            _post(port, json.dumps(alert({"alertname": "Burn"}, fingerprint=f"t{i}")).encode())
+        deadline = time.monotonic() + 120
+        while len(sink.paths()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        listener.terminate()
+        listener.wait(timeout=60)
+    assert listener.returncode == 0
+    assert sink.paths() == ["/page"] * 5
+    with open_store(ws.store_path, read_only=True) as store:
+        assert verify_chain(store).records == 5 * 5
+    assert rows_count(ws) == 5
 
 
 def rows_count(ws: Workspace) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playbook_helpers import alert, playbook, rows, runner, workspace
 from sink import Sink, running_sink
 
+from seclo.errors import InputError
 from seclo.playbooks import verify_chain
 from seclo.store import Store
 from seclo.store.sql import run
@@ -56,6 +57,7 @@ def test_conditions_gate_the_run(tmp_path: Path, store: Store, sink: Sink) -> No
     assert [o.decision for o in low] == ["conditions_false"]
     assert [o.status for o in high] == ["succeeded"]
     assert len(sink.requests) == 1
+    engine.flush()
     decisions = rows(store, "SELECT detail FROM playbook_audit WHERE event = 'decision' ORDER BY seq")
     assert '"decision":"conditions_false"' in decisions[0][0]
 
@@ -203,6 +205,7 @@ def test_polled_triggers_fire_once_each(tmp_path: Path, store: Store, sink: Sink
         "cron": "schedule:2024-03-02T00:00:00Z",
     }
     assert {o.decision for o in second} == {"duplicate"}
+    engine.flush()
     assert verify_chain(store).ok
 
 
@@ -218,3 +221,47 @@ def test_audit_chain_detects_a_changed_row(tmp_path: Path, store: Store, sink: S
     run(store.conn, "UPDATE playbook_audit SET detail = replace(detail, 'hello', 'HELLO') WHERE seq = 3")
     broken = verify_chain(store)
     assert broken.broken_seq == 3
+
+
+def test_an_approval_not_given_in_time_expires(tmp_path: Path, store: Store, sink: Sink) -> None:
+    """Past approval_timeout the waiting run is recorded as expired at the next evaluation and cannot be approved."""
+    steps = (
+        f"    - {{name: disable, type: http, destructive: true, url: '{sink.url('/disable')}', body: {{}}}}\n"
+    )
+    extra = "  approval_timeout: 2h\n"
+    ws = workspace(tmp_path, {"p.yaml": playbook("p", "{type: manual}", steps, mode="approval", extra=extra)})
+    engine = runner(ws, store)
+    [waiting] = engine.run("p")
+    assert waiting.run_id is not None
+    assert engine.evaluate(at=datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)) == []
+    [expired] = engine.evaluate(at=datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=3))
+    assert (expired.run_id, expired.status) == (waiting.run_id, "expired")
+    assert "expired after 2:00:00" in expired.detail
+    with pytest.raises(InputError, match="is expired, not waiting"):
+        engine.approve(waiting.run_id, "disable", approver="alice")
+    engine.flush()
+    assert sink.requests == []
+    assert rows(store, "SELECT status, failed_step FROM playbook_runs") == [("expired", "disable")]
+    events = [e for (e,) in rows(store, "SELECT event FROM playbook_audit ORDER BY seq")]
+    assert events[-2:] == ["approval_expired", "run_end"]
+    assert verify_chain(store).ok
+
+
+def test_approving_too_late_expires_the_run(tmp_path: Path, store: Store, sink: Sink) -> None:
+    """An approval given after the timeout, before any evaluation noticed, is refused and the run expires."""
+    steps = (
+        f"    - {{name: disable, type: http, destructive: true, url: '{sink.url('/disable')}', body: {{}}}}\n"
+    )
+    ws = workspace(tmp_path, {"p.yaml": playbook("p", "{type: manual}", steps, mode="approval")})
+    engine = runner(ws, store)
+    [waiting] = engine.run("p")
+    assert waiting.run_id is not None
+    # As if the request had been made 25 hours ago (the edit breaks the chain; this test does not check it).
+    run(
+        store.conn,
+        "UPDATE playbook_audit SET recorded_at = recorded_at - INTERVAL 25 HOURS WHERE event = 'approval_requested'",
+    )
+    with pytest.raises(InputError, match="expired"):
+        engine.approve(waiting.run_id, "disable", approver="alice")
+    assert sink.requests == []
+    assert rows(store, "SELECT status FROM playbook_runs") == [("expired",)]

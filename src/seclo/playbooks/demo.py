@@ -120,10 +120,12 @@ def run_demo_playbooks(workspace: Workspace, slos: Sequence[SloResult], at: date
     with _receiver() as receiver:
         for name, text in (("page-on-burn.yaml", _PAGE), ("ticket-past-sla.yaml", _TICKET)):
             write_text_atomic(folder / name, text.replace("URL", receiver.url))
-        with open_store(workspace.store_path) as store:
-            runner = PlaybookRunner(
+        with (
+            open_store(workspace.store_path) as store,
+            PlaybookRunner(
                 workspace, store, load_playbooks(folder), env={}, slo_results=lambda: list(slos)
-            )
+            ) as runner,
+        ):
             real = runner.run("page-on-burn", at=at)
             dry = runner.run("ticket-past-sla", at=at, dry_run=True)
         return DemoPlaybooks(tuple(real), tuple(dry), len(receiver.paths))

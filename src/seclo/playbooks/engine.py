@@ -1,13 +1,20 @@
 """The engine: from a trigger occurrence to a recorded run.
 
-For each occurrence the engine checks conditions, the idempotency key (playbook + occurrence, a UNIQUE column
-of playbook_runs, so each occurrence runs at most once even across processes), the mode and the rate limit, and
-then runs the steps in order. A failing step stops the run. Destructive and approval steps wait for a person
-unless the playbook is automatic. Everything decided and done is appended to the hash-chained audit trail, with
-secrets redacted and outputs reduced to digests. A dry run evaluates and renders, and writes and sends nothing.
+For each occurrence the engine checks conditions, the idempotency key (playbook + occurrence), the mode and the
+rate limit, and then runs the steps in order. A failing step stops the run. Destructive and approval steps wait
+for a person unless the playbook is automatic. Everything decided and done is appended to the hash-chained audit
+trail, with secrets redacted and outputs reduced to digests. A dry run evaluates and renders, and writes and
+sends nothing.
 
-Store access is serialised by one lock (a DuckDB connection is not for concurrent use); steps run outside it,
-so several runs (one per webhook) can be in their steps at once.
+The time from a trigger to its first step is spent in memory, not in store commits. The claimed keys and recent
+run starts are loaded once and kept in memory; the run's state lives in memory while it runs; the claim, the
+state changes and the audit records are queued to the recorder, which commits many runs' worth at a time.
+Each occurrence still runs at most once: in one process the in-memory claim decides; across processes the
+UNIQUE key of playbook_runs refuses the second claim at commit. A step runs before its claim is committed, so
+after a crash a redelivered alert may repeat a step whose claim was not yet durable (at most `max_delay` of
+them, 50 ms by default). A destructive step therefore waits until its run's claim and its step_start record are
+committed, and does not run at all when the claim was refused: destructive actions stay exactly-once and are
+never performed without their audit record on disk.
 """
 
 from __future__ import annotations
@@ -17,21 +24,21 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
-from seclo.errors import ConfigError, InputError
+from seclo.errors import ConfigError, InputError, StoreError
+from seclo.playbooks.access import HeldStore, StoreAccess
 from seclo.playbooks.actions import ActionContext, ActionError, prepare
 from seclo.playbooks.alertmanager import parse_payload
 from seclo.playbooks.audit import AuditLog
 from seclo.playbooks.loader import LoadedPlaybook
 from seclo.playbooks.model import PUSHED_TRIGGERS, AlertmanagerTrigger, ManualTrigger, Playbook, Step
 from seclo.playbooks.outcomes import Guide, Observer, RunOutcome, StepOutcome, StepReport
+from seclo.playbooks.recorder import Recorder, RunState
 from seclo.playbooks.redaction import Redactor, load_secrets, placeholder
 from seclo.playbooks.templates import PlaybookTemplateError, evaluate_condition, render_text, render_value
 from seclo.playbooks.triggers import (
@@ -43,7 +50,6 @@ from seclo.playbooks.triggers import (
 )
 from seclo.store import Store
 from seclo.store.pending import load_pending
-from seclo.store.sql import run, scalar
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -54,6 +60,14 @@ if TYPE_CHECKING:
 __all__ = ["PlaybookRunner", "utc_now"]
 
 log = logging.getLogger("seclo.playbooks")
+
+
+# Runs waiting for an approval, each with the time of its latest request (the last column).
+_WAITING = (
+    "SELECT r.*, a.requested_at FROM playbook_runs r JOIN (SELECT run_id, max(recorded_at) AS requested_at "
+    "FROM playbook_audit WHERE event = 'approval_requested' GROUP BY run_id) a USING (run_id) "
+    "WHERE r.status = 'waiting_approval'"
+)
 
 
 def utc_now() -> datetime:
@@ -83,38 +97,85 @@ class PlaybookRunner:
 
     Args:
         workspace: the workspace (commands run in its folder; SLO and finding triggers read its settings).
-        store: the store runs and the audit trail are written to (read-only is enough for dry runs).
+        store: the store runs and the audit trail are written to (read-only is enough for dry runs): an open
+            Store the caller closes after `close()`, or a StoreAccess that opens it for each use.
         playbooks: the loaded playbooks.
         env: where secrets are read from (default: os.environ).
         observer: told when each step starts.
         slo_results: how SLO triggers get the SLO results (default: evaluate the workspace's slos/).
+        commit_delay: how long the recorder may hold records before committing them (seconds).
+
+    Raises:
+        StoreError: the store cannot be read (to load the claimed occurrences).
     """
 
     def __init__(
         self,
         workspace: Workspace,
-        store: Store,
+        store: Store | StoreAccess,
         playbooks: Sequence[LoadedPlaybook],
         *,
         env: Mapping[str, str] | None = None,
         observer: Observer | None = None,
         slo_results: Callable[[], Sequence[SloResult]] | None = None,
+        commit_delay: float = 0.05,
     ) -> None:
         import os  # noqa: PLC0415
 
         self.workspace = workspace
-        self.store = store
+        self.access: StoreAccess = HeldStore(store) if isinstance(store, Store) else store
         self.playbooks = {p.name: p for p in playbooks}
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.observer = observer
         self.slo_results = slo_results
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # guards the in-memory state below
         declared = {name for p in playbooks for name in p.playbook.spec.secrets}
         self.redactor = Redactor.of({n: self.env[n] for n in declared if self.env.get(n)})
-        self.audit = AuditLog(store, self.redactor.value, self.lock)
+        self.recorder = Recorder(self.access.writer, max_delay=commit_delay)
+        self.audit = AuditLog(self.recorder, self.redactor.value)
         # Polled triggers see the same occurrence at every evaluation: a decision not to run is audited when it
         # changes, not at every refresh.
         self._memo: dict[str, str] = {}
+        self._runs: dict[str, RunState] = {}  # runs in progress
+        self._claims, self._starts = self._load()
+
+    def _load(self) -> tuple[set[str], dict[str, list[datetime]]]:
+        """The claimed idempotency keys, and the recent starts of each rate-limited playbook."""
+        limits = [p.playbook.spec.rate_limit for p in self.playbooks.values()]
+        longest = max((limit.per for limit in limits if limit is not None), default=None)
+        starts: dict[str, list[datetime]] = {}
+        with self.access.use() as store:
+            claims = {
+                k for (k,) in store.conn.execute("SELECT idempotency_key FROM playbook_runs").fetchall()
+            }
+            if longest is not None:
+                rows = store.conn.execute(
+                    "SELECT playbook, started_at FROM playbook_runs WHERE started_at > ? ORDER BY started_at",
+                    [utc_now() - longest],
+                ).fetchall()
+                for name, started in rows:
+                    starts.setdefault(name, []).append(started)
+        return claims, starts
+
+    # Lifetime ------------------------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Wait until everything decided and done so far is committed (before reading the store).
+
+        Raises:
+            StoreError: the store could not be written within a minute.
+        """
+        self.recorder.flush()
+
+    def close(self) -> None:
+        """Commit what is queued and stop the recorder (before the store is closed)."""
+        self.recorder.close()
+
+    def __enter__(self) -> PlaybookRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Entry points --------------------------------------------------------------------------------------------
 
@@ -139,17 +200,16 @@ class PlaybookRunner:
         run what fires. This is what `seclo serve` calls on each refresh."""
         moment = at or utc_now()
         chosen = [self.playbook(n) for n in names] if names else list(self.playbooks.values())
-        with self.lock:
-            signals = Signals(
-                self.workspace, self.store, moment, write=not dry_run, slo_results=self.slo_results
-            )
+        expired = [] if dry_run else self.expire_approvals(at=moment)
+        with self.access.use() as store:
+            signals = Signals(self.workspace, store, moment, write=not dry_run, slo_results=self.slo_results)
             pending = [
                 (lp, occ)
                 for lp in chosen
                 if lp.playbook.spec.trigger.type not in PUSHED_TRIGGERS
                 for occ in occurrences(lp.playbook.spec.trigger, signals)
             ]
-        return [self._process(lp, occ, dry_run=dry_run, polled=True) for lp, occ in pending]
+        return expired + [self._process(lp, occ, dry_run=dry_run, polled=True) for lp, occ in pending]
 
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> list[RunOutcome]:
         """Run the playbooks whose Alertmanager trigger matches alerts of a webhook payload (v4 JSON, decoded or
@@ -190,16 +250,15 @@ class PlaybookRunner:
                 )
             pending = alertmanager_occurrences(trigger, parse_payload(payload))
         else:
-            with self.lock:
+            with self.access.use() as store:
                 signals = Signals(
-                    self.workspace,
-                    self.store,
-                    at or utc_now(),
-                    write=not dry_run,
-                    slo_results=self.slo_results,
+                    self.workspace, store, at or utc_now(), write=not dry_run, slo_results=self.slo_results
                 )
                 pending = occurrences(trigger, signals)
-        return [self._process(lp, occ, dry_run=dry_run, polled=False, guide=guide) for occ in pending]
+        outcomes = [self._process(lp, occ, dry_run=dry_run, polled=False, guide=guide) for occ in pending]
+        if not dry_run:
+            self.flush()  # a person (or a script) waits for this: what it reports is on disk
+        return outcomes
 
     def approve(self, run_id: str, step: str, *, approver: str, note: str = "") -> RunOutcome:
         """Approve the step a run waits at, and run the rest of it.
@@ -207,38 +266,90 @@ class PlaybookRunner:
         Raises:
             InputError: no such run, no such step, or the run is not waiting at that step.
         """
-        with self.lock:
-            rows = self.store.conn.execute(
-                'SELECT playbook, "mode", status, next_step, context, occurrence, trigger_type '
-                "FROM playbook_runs WHERE run_id = ?",
-                [run_id],
-            ).fetchall()
+        self.flush()
+        with self.access.use() as store:
+            rows = store.conn.execute(_WAITING + " AND r.run_id = ?", [run_id]).fetchall()
             if not rows:
-                raise InputError(f"no playbook run {run_id!r}", tip="seclo playbook history --runs")
-            name, mode, status, next_step, context_text, occ_key, trigger_type = rows[0]
-            lp = self.playbook(name)
-            steps = lp.playbook.spec.steps
-            try:
-                index = lp.playbook.step_index(step)
-            except ValueError:
-                raise InputError(f"playbook {name} has no step {step!r}") from None
-            if status != "waiting_approval":
-                raise InputError(f"run {run_id} is {status}, not waiting for an approval")
-            if index != next_step:
-                raise InputError(
-                    f"run {run_id} waits at step {steps[next_step].name}, not {steps[index].name}"
-                )
+                rows = store.conn.execute(
+                    "SELECT *, NULL FROM playbook_runs WHERE run_id = ?", [run_id]
+                ).fetchall()
+        if not rows:
+            raise InputError(f"no playbook run {run_id!r}", tip="seclo playbook history --runs")
+        state, requested = RunState(*rows[0][:-1]), rows[0][-1]
+        lp = self.playbook(state.playbook)
+        steps = lp.playbook.spec.steps
+        try:
+            index = lp.playbook.step_index(step)
+        except ValueError:
+            raise InputError(f"playbook {state.playbook} has no step {step!r}") from None
+        if state.status != "waiting_approval":
+            raise InputError(f"run {run_id} is {state.status}, not waiting for an approval")
+        if index != state.next_step:
+            raise InputError(
+                f"run {run_id} waits at step {steps[state.next_step].name}, not {steps[index].name}"
+            )
+        if requested is not None and utc_now() > requested + lp.playbook.spec.approval_timeout:
+            self._expire(lp, state, requested)
+            self.flush()
+            raise InputError(
+                f"the approval of run {run_id} expired: requested at {requested:%Y-%m-%d %H:%M:%S} UTC, "
+                f"the playbook allows {lp.playbook.spec.approval_timeout}",
+                tip=f"run the playbook again: seclo playbook run {lp.name}",
+            )
+        context = json.loads(state.context or "{}")
+        occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
+        with self.lock:
+            self._runs[run_id] = replace(state, status="running")
+            self.recorder.run_state(self._runs[run_id])
             self.audit.append(
                 "approval",
                 {"approver": approver, "note": note},
                 run_id=run_id,
-                playbook=name,
+                playbook=lp.name,
                 step=steps[index].name,
             )
-            run(self.store.conn, "UPDATE playbook_runs SET status = 'running' WHERE run_id = ?", [run_id])
-        context = json.loads(context_text or "{}")
-        occ = Occurrence(trigger_type, occ_key, "", context.get("trigger", {}))
-        return self._execute(lp, run_id, occ, context.get("steps", {}), index, mode, None)
+        outcome = self._execute(
+            lp, run_id, occ, context.get("steps", {}), index, state.mode, None, approved=steps[index].name
+        )
+        self.flush()
+        return outcome
+
+    def expire_approvals(self, *, at: datetime | None = None) -> list[RunOutcome]:
+        """End the runs whose approval request is older than their playbook's `approval_timeout`: each is
+        recorded (`approval_expired`, then `run_end`) and marked `expired`. `evaluate` calls this first."""
+        moment = at or utc_now()
+        self.flush()
+        with self.access.use() as store:
+            rows = store.conn.execute(_WAITING).fetchall()
+        outcomes = []
+        for row in rows:
+            state, requested = RunState(*row[:-1]), row[-1]
+            lp = self.playbooks.get(state.playbook)
+            if lp is None or moment <= requested + lp.playbook.spec.approval_timeout:
+                continue
+            outcomes.append(self._expire(lp, state, requested))
+        return outcomes
+
+    def _expire(self, lp: LoadedPlaybook, state: RunState, requested: datetime) -> RunOutcome:
+        step = lp.playbook.spec.steps[state.next_step].name
+        timeout = lp.playbook.spec.approval_timeout
+        detail = f"the approval of step {step} requested at {requested:%Y-%m-%d %H:%M:%S} UTC expired after {timeout}"
+        with self.lock:
+            self.recorder.run_state(
+                replace(state, status="expired", finished_at=utc_now(), failed_step=step, error=detail)
+            )
+            self.audit.append(
+                "approval_expired",
+                {"requested_at": requested, "timeout_seconds": timeout.total_seconds()},
+                run_id=state.run_id,
+                playbook=lp.name,
+                step=step,
+            )
+            self.audit.append("run_end", {"status": "expired"}, run_id=state.run_id, playbook=lp.name)
+        log.info("playbook %s run %s: %s", lp.name, state.run_id, detail)
+        context = json.loads(state.context or "{}")
+        occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
+        return RunOutcome(lp.name, occ, "expired", state.run_id, "expired", detail=detail)
 
     # The decision ------------------------------------------------------------------------------------------
 
@@ -278,22 +389,6 @@ class PlaybookRunner:
             playbook=lp.name,
         )
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """Hold the lock and run a block in one store transaction (one commit instead of one per statement)."""
-        with self.lock:
-            try:
-                with self.store.transaction():
-                    yield
-            except BaseException:
-                self.audit.forget_tail()  # the records of the rolled-back block are not in the chain
-                raise
-
-    def _claimed(self, key: str) -> bool:
-        return bool(
-            scalar(self.store.conn, "SELECT count(*) FROM playbook_runs WHERE idempotency_key = ?", [key])
-        )
-
     def _process(  # noqa: PLR0911 - one return per decision reads clearer than nesting them
         self, lp: LoadedPlaybook, occ: Occurrence, *, dry_run: bool, polled: bool, guide: Guide | None = None
     ) -> RunOutcome:
@@ -314,7 +409,7 @@ class PlaybookRunner:
         if dry_run:
             return self._plan(lp, occ, context, failed, key)
         with self.lock:
-            if self._claimed(key):
+            if key in self._claims:
                 if not polled:
                     self._decide(lp, occ, "duplicate", {"key": key}, polled)
                 return RunOutcome(playbook.name, occ, "duplicate", detail=f"already ran for {occ.key}")
@@ -327,44 +422,46 @@ class PlaybookRunner:
                 detail = f"manual playbook: run it with seclo playbook run {playbook.name} --manual"
                 self._decide(lp, occ, "manual_only", {"conditions": conditions}, polled)
                 return RunOutcome(playbook.name, occ, "manual_only", detail=detail)
+            started = utc_now()
             limit = playbook.spec.rate_limit
             if limit is not None:
-                since = utc_now() - limit.per
-                recent = int(
-                    scalar(
-                        self.store.conn,
-                        "SELECT count(*) FROM playbook_runs WHERE playbook = ? AND started_at > ?",
-                        [playbook.name, since],
-                    )
-                )
-                if recent >= limit.max_runs:
-                    detail = f"{recent} runs within {limit.per}, the limit is {limit.max_runs}"
-                    self._decide(lp, occ, "rate_limited", {"recent_runs": recent}, polled)
+                since = started - limit.per
+                recent = self._starts[playbook.name] = [
+                    t for t in self._starts.get(playbook.name, []) if t > since
+                ]
+                if len(recent) >= limit.max_runs:
+                    detail = f"{len(recent)} runs within {limit.per}, the limit is {limit.max_runs}"
+                    self._decide(lp, occ, "rate_limited", {"recent_runs": len(recent)}, polled)
                     return RunOutcome(playbook.name, occ, "rate_limited", detail=detail)
+                recent.append(started)
             run_id = uuid.uuid4().hex[:16]
-            started = utc_now()
             context_text = json.dumps(self.redactor.value({"trigger": occ.fields, "steps": {}}), default=str)
-            try:
-                # One transaction, so claiming the occurrence and its first records cost one commit.
-                with self._transaction():
-                    run(
-                        self.store.conn,
-                        "INSERT INTO playbook_runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'running', 0, NULL, NULL, ?)",
-                        [run_id, playbook.name, mode, occ.trigger_type, occ.key, key, started, context_text],
-                    )
-                    self._decide(
-                        lp, occ, "run", {"conditions": conditions, "mode": mode, "run_id": run_id}, False
-                    )
-                    self.audit.append(
-                        "run_start",
-                        {"occurrence": occ.key, "summary": occ.summary, "mode": mode, "trigger": occ.fields},
-                        run_id=run_id,
-                        playbook=playbook.name,
-                    )
-            except duckdb.ConstraintException:
-                # Another process claimed the occurrence between our check and the insert.
-                self._decide(lp, occ, "duplicate", {"key": key}, polled)
-                return RunOutcome(playbook.name, occ, "duplicate", detail=f"already ran for {occ.key}")
+            # The claim: in memory now, in the store with the recorder's next commit.
+            self._claims.add(key)
+            state = RunState(
+                run_id,
+                playbook.name,
+                mode,
+                occ.trigger_type,
+                occ.key,
+                key,
+                started,
+                None,
+                "running",
+                0,
+                None,
+                None,
+                context_text,
+            )
+            self._runs[run_id] = state
+            self.recorder.run_state(state, new=True)
+            self._decide(lp, occ, "run", {"conditions": conditions, "mode": mode, "run_id": run_id}, False)
+            self.audit.append(
+                "run_start",
+                {"occurrence": occ.key, "summary": occ.summary, "mode": mode, "trigger": occ.fields},
+                run_id=run_id,
+                playbook=playbook.name,
+            )
             self._memo.pop(key, None)
         log.info("playbook %s run %s started for %s", playbook.name, run_id, self.redactor.text(occ.summary))
         return self._execute(lp, run_id, occ, {}, 0, mode, guide)
@@ -376,7 +473,7 @@ class PlaybookRunner:
         playbook = lp.playbook
         if failed:
             return RunOutcome(playbook.name, occ, "conditions_false", detail="not met: " + "; ".join(failed))
-        if self._claimed(key):
+        if key in self._claims:
             return RunOutcome(playbook.name, occ, "duplicate", detail=f"already ran for {occ.key}")
         reports = []
         for step in playbook.spec.steps:
@@ -394,42 +491,46 @@ class PlaybookRunner:
 
     # The run -----------------------------------------------------------------------------------------------
 
-    def _approved(self, run_id: str, step: str) -> bool:
-        return bool(
-            scalar(
-                self.store.conn,
-                "SELECT count(*) FROM playbook_audit WHERE run_id = ? AND step = ? AND event = 'approval'",
-                [run_id, step],
-            )
-        )
-
-    def _save(self, run_id: str, occ: Occurrence, outputs: Mapping[str, Any], **columns: Any) -> None:
-        context = json.dumps({"trigger": occ.fields, "steps": outputs}, default=str)
-        sets = ", ".join(f"{name} = ?" for name in columns)
-        run(
-            self.store.conn,
-            f"UPDATE playbook_runs SET {sets}{', ' if sets else ''}context = ? WHERE run_id = ?",
-            [*columns.values(), self.redactor.text(context), run_id],
-        )
+    def _save(self, run_id: str, occ: Occurrence, outputs: Mapping[str, Any], **columns: Any) -> int:
+        """Change the run's state in memory and queue it for the store; returns the recorder's ticket."""
+        context = self.redactor.text(json.dumps({"trigger": occ.fields, "steps": outputs}, default=str))
+        with self.lock:
+            state = self._runs[run_id] = replace(self._runs[run_id], context=context, **columns)
+            return self.recorder.run_state(state)
 
     def _record(
         self, run_id: str, playbook: str, step: str, kind: str, subject: str, fields: Mapping[str, Any]
     ) -> None:
         text = json.dumps(self.redactor.value(dict(fields)), default=str, sort_keys=True)
-        with self.lock:
-            run(
-                self.store.conn,
-                "INSERT INTO playbook_records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    utc_now(),
-                    run_id,
-                    playbook,
-                    step,
-                    self.redactor.text(kind),
-                    self.redactor.text(subject),
-                    text,
-                ],
+        self.recorder.record(
+            (
+                utc_now(),
+                run_id,
+                playbook,
+                step,
+                self.redactor.text(kind),
+                self.redactor.text(subject),
+                text,
             )
+        )
+
+    def _durable(self, lp: LoadedPlaybook, run_id: str, step: Step, ticket: int) -> str | None:
+        """Wait until the run's claim and records up to `ticket` are committed; why not, or None when they are."""
+        try:
+            self.recorder.wait(ticket)
+        except StoreError as exc:
+            return f"step {step.name} not started: {exc}"
+        if self.recorder.lost(run_id):
+            with self.lock:
+                self.audit.append(
+                    "decision",
+                    {"decision": "duplicate", "run_id": run_id, "reason": "another process claimed it first"},
+                    run_id=run_id,
+                    playbook=lp.name,
+                    step=step.name,
+                )
+            return f"step {step.name} not started: another process ran this occurrence first"
+        return None
 
     def _finish(
         self,
@@ -452,6 +553,7 @@ class PlaybookRunner:
                 failed_step=failed_step,
                 error=error,
             )
+            del self._runs[run_id]
             if error is not None:
                 self.audit.append(
                     "error", {"error": error}, run_id=run_id, playbook=lp.name, step=failed_step
@@ -459,6 +561,12 @@ class PlaybookRunner:
             self.audit.append("run_end", {"status": status}, run_id=run_id, playbook=lp.name)
         log.info("playbook %s run %s %s%s", lp.name, run_id, status, f": {error}" if error else "")
         return RunOutcome(lp.name, occ, "ran", run_id, status, tuple(reports), error or "")
+
+    def _load_experiment_row(self) -> None:
+        """An experiment step's process could not write a store this engine holds: load the row it left."""
+        with self.access.use() as store:
+            if store.path is not None:
+                load_pending(store.conn, store.path)
 
     def _execute(
         self,
@@ -469,6 +577,8 @@ class PlaybookRunner:
         start: int,
         mode: str,
         guide: Guide | None,
+        *,
+        approved: str | None = None,
     ) -> RunOutcome:
         playbook = lp.playbook
         reports: list[StepReport] = []
@@ -498,9 +608,10 @@ class PlaybookRunner:
                     outputs[step.name] = {outcome: True, "note": self.redactor.text(note)}
                     reports.append(StepReport(step.name, step.type, outcome, note or outcome, action, needs))
                     continue
-            elif needs and not self._approved(run_id, step.name):
+            elif needs and step.name != approved:
                 with self.lock:
                     self._save(run_id, occ, outputs, status="waiting_approval", next_step=index)
+                    del self._runs[run_id]  # approve() reads it back from the store
                     self.audit.append(
                         "approval_requested",
                         {"action": action},
@@ -514,15 +625,18 @@ class PlaybookRunner:
                 return RunOutcome(
                     playbook.name, occ, "ran", run_id, "waiting_approval", tuple(reports), summary
                 )
-            with self._transaction():
+            with self.lock:
                 self._save(run_id, occ, outputs, next_step=index)
-                self.audit.append(
+                ticket = self.audit.append(
                     "step_start",
                     {"type": step.type, "action": action, "timeout_seconds": step.timeout.total_seconds()},
                     run_id=run_id,
                     playbook=playbook.name,
                     step=step.name,
                 )
+            if step.destructive and (why := self._durable(lp, run_id, step, ticket)) is not None:
+                reports.append(StepReport(step.name, step.type, "failed", why, action, needs, why))
+                return self._finish(lp, run_id, occ, outputs, "failed", reports, step.name, why)
             if self.observer is not None:
                 self.observer.step_started(run_id, playbook.name, step.name, occ)
             log.info("playbook %s run %s step %s started", playbook.name, run_id, step.name)
@@ -538,14 +652,12 @@ class PlaybookRunner:
                 )
             )
             seconds = time.monotonic() - began
-            if step.type == "experiment" and self.store.path is not None:
-                # The experiment's process could not write the store this runner holds: load the row it left.
-                with self.lock:
-                    load_pending(self.store.conn, self.store.path)
+            if step.type == "experiment":
+                self._load_experiment_row()
             outputs[step.name] = self.redactor.value(result.values)
             summary = self.redactor.text(result.summary)
             error = None if result.error is None else self.redactor.text(result.error)
-            with self._transaction():
+            with self.lock:
                 self.audit.append(
                     "step_end",
                     {

@@ -242,6 +242,8 @@ class PlaybookSpec(_Strict):
     conditions: list[str] = Field(default_factory=list)
     secrets: list[Annotated[str, Field(pattern=ENV_NAME)]] = Field(default_factory=list)
     rate_limit: RateLimit | None = None
+    # An approval not given within this long expires: the run ends `expired` and can no longer be approved.
+    approval_timeout: Span = timedelta(hours=24)
     steps: list[Step] = Field(min_length=1)
 
     @field_validator("conditions")

@@ -10,7 +10,9 @@ from seclo.playbooks.triggers import Occurrence
 
 __all__ = ["Decision", "Guide", "ManualChoice", "Observer", "RunOutcome", "StepOutcome", "StepReport"]
 
-Decision = Literal["ran", "dry_run", "duplicate", "conditions_false", "rate_limited", "manual_only", "error"]
+Decision = Literal[
+    "ran", "dry_run", "duplicate", "conditions_false", "rate_limited", "manual_only", "error", "expired"
+]
 StepOutcome = Literal["ok", "failed", "skipped", "done_by_hand", "would_run", "waiting_approval"]
 ManualChoice = Literal["confirm", "done", "skip"]
 

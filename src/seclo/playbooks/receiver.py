@@ -1,4 +1,7 @@
-"""A small HTTP receiver for Alertmanager webhooks (stdlib http.server), until `seclo serve` hosts one.
+"""A small HTTP receiver for Alertmanager webhooks (stdlib http.server), for `seclo playbook listen`.
+
+`seclo serve` receives webhooks on POST /alertmanager itself (journaling them first); this receiver is for
+running playbooks without the rest of serve.
 
 POST any path with an Alertmanager v4 JSON body: the receiver answers 202 at once and hands the payload to
 `PlaybookRunner.handle_alertmanager` on a worker thread, so a slow step never holds up Alertmanager. Binds
@@ -30,6 +33,12 @@ class WebhookHandler(Protocol):
 
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         """Run the playbooks the payload triggers."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The listen backlog: socketserver's default of 5 resets connections in a burst of webhooks.
+    request_queue_size = 128
 
 
 class AlertmanagerReceiver:
@@ -84,8 +93,7 @@ class AlertmanagerReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 log.debug("receiver: " + format, *args)
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), Handler)
         self._thread: threading.Thread | None = None
 
     @property

@@ -3,7 +3,9 @@
 - GET /metrics: the exposition the refresher rendered last, gzip-compressed when the client accepts it
   (Prometheus does). HTTP/1.1 with keep-alive, so a scraper reuses its connection.
 - POST /alertmanager: an Alertmanager webhook payload (version 4). 400 with the reason when it is not one;
-  200 only after it is in the fsync'ed inbox journal; 503 if the journal cannot be written.
+  200 only after it is in the fsync'ed inbox journal; 503 if the journal cannot be written. Once journaled, the
+  payload also goes to the playbooks it triggers (seclo.server.playbooks), which run without holding up the
+  answer.
 
 No framework: two routes over cached bytes need none, and http.server keeps the dependency list short.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 from datetime import timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +25,10 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from seclo import __version__
 from seclo.errors import ConfigError, InputError
+from seclo.playbooks import load_playbooks
 from seclo.server.alertmanager import parse_payload
 from seclo.server.inbox import AlertInbox
+from seclo.server.playbooks import PlaybookService
 from seclo.server.refresher import Refresher
 from seclo.workspace import Workspace
 
@@ -114,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the payload could not be stored; retry"})
             return
         self.server.refresher.wake()
+        if self.server.playbooks is not None:
+            self.server.playbooks.alert(document)
         self._json(HTTPStatus.OK, {"status": "accepted", "alerts": len(payload.alerts)})
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -125,10 +132,19 @@ class SecloServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # The listen backlog: socketserver's default of 5 resets connections in a burst of webhooks or scrapes.
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], refresher: Refresher, inbox: AlertInbox) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        refresher: Refresher,
+        inbox: AlertInbox,
+        playbooks: PlaybookService | None = None,
+    ) -> None:
         self.refresher = refresher
         self.inbox = inbox
+        self.playbooks = playbooks
         self._serving = False
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -151,11 +167,15 @@ class SecloServer(ThreadingHTTPServer):
             self._serving = False
 
     def close(self) -> None:
-        """Stop serving and stop the refresher."""
+        """Stop serving, let playbook runs in progress finish and record them, and stop the refresher."""
         if self._serving:
             self.shutdown()
         self.server_close()
-        self.refresher.stop()
+        try:
+            if self.playbooks is not None:
+                self.playbooks.close()
+        finally:
+            self.refresher.stop()
 
 
 def serve(
@@ -164,18 +184,28 @@ def serve(
     """Bind the server and start the refresher; the caller runs `serve_forever()` and later `close()`.
 
     Args:
-        workspace: whose store and slos/ are exported, and whose inbox receives Alertmanager payloads.
+        workspace: whose store and slos/ are exported, whose inbox receives Alertmanager payloads, and whose
+            playbooks/ run on those payloads and on the polled triggers after each refresh.
         host, port: where to listen (port 0: any free port; see `SecloServer.url`).
         refresh: how often the figures are read from the store (default one minute).
 
     Raises:
-        ConfigError: the address cannot be bound (in use, or not an address of this machine).
+        ConfigError: the address cannot be bound (in use, or not an address of this machine), or a playbook
+            file is invalid.
+        StoreError: there are playbooks and the store cannot be opened to load their past runs.
     """
     inbox = AlertInbox(workspace.root / ".seclo" / "inbox")
-    refresher = Refresher(workspace, refresh or timedelta(minutes=1), inbox)
+    gate = threading.RLock()
+    refresher = Refresher(workspace, refresh or timedelta(minutes=1), inbox, gate=gate)
+    playbooks: PlaybookService | None = None
+    if loaded := load_playbooks(workspace.root / "playbooks"):
+        playbooks = PlaybookService(workspace, gate, loaded)
+        refresher.on_refresh = playbooks.evaluate
     try:
-        server = SecloServer((host, port), refresher, inbox)
+        server = SecloServer((host, port), refresher, inbox, playbooks)
     except OSError as exc:
+        if playbooks is not None:
+            playbooks.close()
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}", tip="Choose another --port or --host."
         ) from None

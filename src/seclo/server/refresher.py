@@ -13,6 +13,8 @@ figures keep being served and `seclo_exporter_refresh_errors_total` counts the f
 
 The thread also merges the Alertmanager inbox into the store (opening it for writing briefly) when payloads
 are pending: at each refresh, as soon as a payload arrives, and every few seconds while the store is busy.
+It holds `gate` while it reads or merges, and calls `on_refresh` after each refresh (seclo serve evaluates the
+playbooks' polled triggers there).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -81,10 +84,19 @@ def read_and_render(
 class Refresher:
     """Keeps the /metrics exposition of a workspace fresh from a background thread and a worker process."""
 
-    def __init__(self, workspace: Workspace, interval: timedelta, inbox: AlertInbox | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        interval: timedelta,
+        inbox: AlertInbox | None = None,
+        *,
+        gate: threading.RLock | None = None,
+    ) -> None:
         self.workspace = workspace
         self.interval = interval
         self.inbox = inbox
+        self.gate = gate or threading.RLock()
+        self.on_refresh: Callable[[], None] | None = None
         self._highs: dict[tuple[str, ...], float] = {}
         self._figures = b""
         self._errors = 0
@@ -119,8 +131,9 @@ class Refresher:
         at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # whole ms: exact as a float timestamp
         ok = True
         try:
-            future = self._worker().submit(read_and_render, self.workspace, at, self._highs)
-            self._figures, self._highs = future.result()
+            with self.gate:
+                future = self._worker().submit(read_and_render, self.workspace, at, self._highs)
+                self._figures, self._highs = future.result()
             self._last_success = unix_seconds(at)
         except SecloError as exc:
             ok = False
@@ -148,9 +161,12 @@ class Refresher:
             return True
         settings = self.workspace.settings.store
         try:
-            with open_store(
-                self.workspace.store_path, memory_limit=settings.memory_limit, threads=settings.threads
-            ) as store:
+            with (
+                self.gate,
+                open_store(
+                    self.workspace.store_path, memory_limit=settings.memory_limit, threads=settings.threads
+                ) as store,
+            ):
                 result = self.inbox.merge(store)
         except SecloError as exc:
             log.warning("Alertmanager payloads wait for the store: %s", exc)
@@ -189,6 +205,8 @@ class Refresher:
             merged = self.merge_inbox()
             if time.monotonic() >= due:
                 self.refresh()
+                if self.on_refresh is not None:
+                    self.on_refresh()
                 due = max(due + self.interval.total_seconds(), time.monotonic())
             wait = due - time.monotonic()
             if not merged:

@@ -1,0 +1,93 @@
+"""Playbooks inside `seclo serve`: Alertmanager webhooks on arrival, polled triggers after each refresh.
+
+Each accepted webhook (already in the fsync'ed inbox journal) is handed to `PlaybookRunner.handle_alertmanager`
+on a worker thread, so the HTTP answer never waits for a step. After each refresh of the figures the polled
+triggers (SLO alerts and budget policy steps, experiment verdicts, findings past SLA, known-exploited findings,
+schedules) are evaluated once on another thread; an evaluation still running when the next refresh ends is not
+doubled. A schedule therefore fires at the first refresh of each slot.
+
+The engine opens the store only for each use (`WorkspaceStore`), under the lock the refresher holds while it
+reads or merges the inbox, so /metrics refreshes, inbox merges and playbook records never lock each other out,
+and `seclo import` can take the store between them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from seclo.errors import SecloError
+from seclo.playbooks import LoadedPlaybook, PlaybookRunner
+from seclo.playbooks.access import WorkspaceStore
+
+if TYPE_CHECKING:
+    from seclo.workspace import Workspace
+
+__all__ = ["PlaybookService"]
+
+log = logging.getLogger(__name__)
+
+
+class PlaybookService:
+    """Runs a workspace's playbooks for `seclo serve`.
+
+    Args:
+        workspace: whose playbooks/ and store.
+        gate: the lock the refresher holds while it has the store open.
+        playbooks: the workspace's loaded playbooks.
+        workers: runs that may be in their steps at once.
+
+    Raises:
+        StoreError: the store cannot be opened to load the claimed occurrences.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        gate: threading.RLock,
+        playbooks: Sequence[LoadedPlaybook],
+        *,
+        workers: int = 8,
+    ) -> None:
+        self.runner = PlaybookRunner(workspace, WorkspaceStore(workspace, gate), playbooks)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seclo-playbook")
+        self._evaluating = threading.Lock()
+        self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seclo-playbook-evaluate")
+
+    @property
+    def count(self) -> int:
+        """How many playbooks are loaded."""
+        return len(self.runner.playbooks)
+
+    def alert(self, document: object) -> None:
+        """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread."""
+        self.pool.submit(self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document)
+
+    def evaluate(self) -> None:
+        """Evaluate the polled triggers once, on the evaluation thread, unless an evaluation is running."""
+        if self._evaluating.acquire(blocking=False):
+            self._evaluator.submit(self._evaluate)
+
+    def _evaluate(self) -> None:
+        try:
+            self._guarded("the polled triggers", self.runner.evaluate)
+        finally:
+            self._evaluating.release()
+
+    @staticmethod
+    def _guarded(what: str, call: Callable[..., Any], *args: object) -> None:
+        try:
+            call(*args)
+        except SecloError as exc:
+            log.warning("playbooks for %s: %s", what, exc)
+        except Exception:  # a worker thread must not die silently: log it and go on with the next one
+            log.exception("playbooks for %s failed unexpectedly", what)
+
+    def close(self) -> None:
+        """Wait for runs in progress and commit their records."""
+        self.pool.shutdown(wait=True)
+        self._evaluator.shutdown(wait=True)
+        self.runner.close()

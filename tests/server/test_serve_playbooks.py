@@ -1,0 +1,142 @@
+"""`seclo serve` runs playbooks: Alertmanager webhooks on arrival, schedules (polled triggers) after each refresh."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from serve_helpers import http, start_serve, wait_for
+
+from seclo.playbooks import verify_chain
+from seclo.store import open_store
+
+PAGE = """\
+apiVersion: seclo/v1
+kind: Playbook
+metadata: {{name: page}}
+spec:
+  mode: automatic
+  trigger: {{type: alertmanager, labels: {{alertname: Burn*}}}}
+  steps:
+    - {{name: page, type: http, url: '{url}/page', body: {{alert: '{{{{ trigger.fingerprint }}}}'}}}}
+"""
+
+WEEKLY = """\
+apiVersion: seclo/v1
+kind: Playbook
+metadata: {{name: weekly}}
+spec:
+  mode: automatic
+  trigger: {{type: schedule, every: 7d}}
+  steps:
+    - {{name: report, type: http, url: '{url}/weekly', body: {{slot: '{{{{ trigger.slot }}}}'}}}}
+"""
+
+
+def _payload(fingerprint: str, alertname: str) -> bytes:
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": alertname, "severity": "page"},
+        "annotations": {},
+        "startsAt": "2026-11-23T10:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": fingerprint,
+    }
+    document = {"version": "4", "groupKey": "{}", "status": "firing", "receiver": "seclo", "alerts": [alert]}
+    return json.dumps(document).encode()
+
+
+class _Sink:
+    """What a real HTTP receiver on 127.0.0.1 was sent: (path, JSON body) per request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[tuple[str, Any]] = []
+        self.port = 0
+
+
+@contextmanager
+def running_sink() -> Iterator[_Sink]:
+    """A receiver answering 200 to every POST, stopped on exit."""
+    sink = _Sink()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+            with sink.lock:
+                sink.requests.append((self.path, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Stay quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    sink.port = int(server.server_address[1])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield sink
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _requests(sink: _Sink, path: str) -> list[Any]:
+    """The JSON bodies posted to `path`."""
+    with sink.lock:
+        return [body for p, body in sink.requests if p == path]
+
+
+def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_path: Path) -> None:
+    """A matching webhook posts to the receiver once (redeliveries do not), a schedule fires after a refresh, and
+    after a clean stop the store holds each run with an intact audit chain."""
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    store_path = tmp_path / ".seclo" / "store.duckdb"
+    open_store(store_path).close()
+    with running_sink() as sink:
+        url = f"http://127.0.0.1:{sink.port}"
+        (tmp_path / "playbooks" / "page.yaml").write_text(PAGE.format(url=url), encoding="utf-8")
+        (tmp_path / "playbooks" / "weekly.yaml").write_text(WEEKLY.format(url=url), encoding="utf-8")
+        serve = start_serve(tmp_path, refresh="1s")
+        try:
+            status, _, _ = http(serve.url + "/alertmanager", _payload("fp-1", "BurnRateFast"))
+            assert status == 200
+            wait_for("the page step", lambda: _requests(sink, "/page") or None)
+            for body in (_payload("fp-1", "BurnRateFast"), _payload("fp-2", "DiskFull")):
+                assert http(serve.url + "/alertmanager", body)[0] == 200
+            wait_for("the scheduled step", lambda: _requests(sink, "/weekly") or None)
+        finally:
+            serve.stop()
+        pages = _requests(sink, "/page")
+        weekly = _requests(sink, "/weekly")
+    assert serve.process.returncode == 0, serve.log.read_text()
+    assert pages == [{"alert": "fp-1"}]
+    with open_store(store_path, read_only=True) as store:
+        runs = store.conn.execute(
+            "SELECT playbook, status, occurrence FROM playbook_runs ORDER BY playbook, occurrence"
+        ).fetchall()
+        check = verify_chain(store)
+    assert runs[0] == ("page", "succeeded", "alertmanager:fp-1:2026-11-23T10:00:00Z:firing")
+    # One run per weekly slot seen (one, unless the test ran across a slot boundary), each posted once.
+    assert [(p, s) for p, s, _ in runs[1:]] == [("weekly", "succeeded")] * len(weekly)
+    assert sorted(body["slot"] for body in weekly) == sorted(
+        o.removeprefix("schedule:") for _, _, o in runs[1:]
+    )
+    assert check.ok
+    verify = subprocess.run(
+        [sys.executable, "-m", "seclo", "playbook", "verify-audit", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
