@@ -306,21 +306,38 @@ def history_command(show_runs: bool, name: str | None, workspace: Path | None) -
         )
 
 
-@playbook_group.command("verify-audit")
-@_workspace_option
-def verify_audit_command(workspace: Path | None) -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken record.
+def _head(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or int(seq) < 1 or len(digest) != 64:  # a SHA-256 in hex
+        raise click.BadParameter("expected SEQ:HASH as printed by verify-audit", param_hint="--expect")
+    return int(seq), digest.lower()
 
-    Example: seclo playbook verify-audit
+
+@playbook_group.command("verify-audit")
+@click.option(
+    "--expect",
+    metavar="SEQ:HASH",
+    help="A head printed by an earlier verify-audit: the trail must still hold that record with that hash "
+    "(finds records removed from the end, or a chain rebuilt from scratch).",
+)
+@_workspace_option
+def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
+    """Check the audit trail's hash chain; exit 1 naming the first broken record. Prints the head (last record's
+    seq and hash): keep it outside the store (a ticket, a log) and pass it to --expect later.
+
+    Example: seclo playbook verify-audit --expect 1234:5f0c...
     """
     from seclo.playbooks import verify_chain  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 
+    expected = _head(expect)
     ws = Workspace.open(workspace)
     with open_store(ws.store_path, read_only=True) as store:
-        check = verify_chain(store)
+        check = verify_chain(store, expected)
     if check.ok:
-        click.echo(f"audit trail intact: {check.records} records")
+        click.echo(f"audit trail intact: {check.records} records, head {check.records}:{check.head}")
         return
     click.echo(f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}")
     raise click.exceptions.Exit(1)

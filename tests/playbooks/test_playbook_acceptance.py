@@ -311,6 +311,32 @@ def test_verify_audit_names_the_first_tampered_record(tmp_path: Path, sink: Sink
     assert "broken at record 4" in broken.stdout
 
 
+def test_a_noted_head_finds_records_removed_from_the_end(tmp_path: Path, sink: Sink) -> None:
+    """The chain alone cannot see its last records deleted; the head verify-audit printed, passed back with
+    --expect, can: it fails once that record is gone, and when the chain was rebuilt with other hashes."""
+    ws = workspace(
+        tmp_path,
+        {"p.yaml": playbook("p", "{type: manual}", f"    - {{name: n, type: http, url: '{sink.url()}'}}\n")},
+    )
+    assert _seclo(tmp_path, "playbook", "run", "p").returncode == 0
+    first = _seclo(tmp_path, "playbook", "verify-audit")
+    head = first.stdout.split("head ")[1].strip()
+    seq = int(head.split(":")[0])
+    assert _seclo(tmp_path, "playbook", "run", "p").returncode == 0
+    assert _seclo(tmp_path, "playbook", "verify-audit", "--expect", head).returncode == 0
+    with open_store(ws.store_path) as store:
+        run(store.conn, "DELETE FROM playbook_audit WHERE seq >= ?", [seq])
+    assert _seclo(tmp_path, "playbook", "verify-audit").returncode == 0  # a shorter chain still links up
+    gone = _seclo(tmp_path, "playbook", "verify-audit", "--expect", head)
+    assert gone.returncode == 1
+    assert "records were removed" in gone.stdout
+    other = _seclo(tmp_path, "playbook", "verify-audit", "--expect", f"1:{'0' * 64}")
+    assert other.returncode == 1
+    assert "broken at record 1" in other.stdout
+    bad = _seclo(tmp_path, "playbook", "verify-audit", "--expect", "head")
+    assert bad.returncode == 2
+
+
 def test_an_invalid_playbook_file_names_file_line_and_field(tmp_path: Path) -> None:
     """An unknown field is a usage error (exit 2) naming the file, the line and the YAML path."""
     text = playbook("p", "{type: manual}", "    - {name: n, type: command, args: ['true'], shell: true}\n")

@@ -53,11 +53,14 @@ class ChainCheck:
         records: how many records were checked.
         broken_seq: the first record whose hash or link does not match (None: the chain holds).
         reason: why that record is broken.
+        head: the last record's hash (GENESIS when there is none): note it somewhere else, and a later check
+            with `expect` detects records removed from the end or a chain rebuilt from scratch.
     """
 
     records: int
     broken_seq: int | None = None
     reason: str = ""
+    head: str = GENESIS
 
     @property
     def ok(self) -> bool:
@@ -65,8 +68,14 @@ class ChainCheck:
         return self.broken_seq is None
 
 
-def verify_chain(store: Store) -> ChainCheck:
-    """Recompute every record's hash in order and report the first one that does not match."""
+def verify_chain(store: Store, expect: tuple[int, str] | None = None) -> ChainCheck:
+    """Recompute every record's hash in order and report the first one that does not match.
+
+    Args:
+        store: the store.
+        expect: (seq, hash) of a record noted earlier (a head printed by `seclo playbook verify-audit`); the
+            chain is broken unless it still holds that record with that hash.
+    """
     rows = store.conn.execute(
         "SELECT seq, recorded_at, run_id, playbook, event, step, detail, prev_hash, hash FROM playbook_audit "
         "ORDER BY seq"
@@ -82,5 +91,14 @@ def verify_chain(store: Store) -> ChainCheck:
         computed = record_hash(seq, at, run_id, playbook, event, step, detail, prev_hash)
         if computed != stored:
             return ChainCheck(len(rows), seq, "its contents do not match its hash (the record was changed)")
+        if expect is not None and seq == expect[0] and stored != expect[1]:
+            return ChainCheck(len(rows), seq, "its hash is not the one noted for it (the chain was rebuilt)")
         prev = stored
-    return ChainCheck(len(rows))
+    if expect is not None and expect[0] > len(rows):
+        return ChainCheck(
+            len(rows),
+            len(rows) + 1,
+            f"record {expect[0]}, noted earlier, is gone (records were removed)",
+            prev,
+        )
+    return ChainCheck(len(rows), head=prev)
