@@ -18,6 +18,7 @@ from experiment_helpers import (
     run_experiment,
     start_alertmanager,
     start_prometheus,
+    wait_for,
     write_experiment,
 )
 
@@ -294,6 +295,10 @@ fault: {{type: failed_logins, target: "{login.url}/login", parameters: {{count: 
                 root, "alertmanager_alert", {"url": am, "alertname": "BruteForce", "labels": other}
             ).ok
         assert not check(root, "alertmanager_alert", {"url": am, "alertname": "PortOpened"}).ok
+        odd = {"user": 'o"brien\\x', "path": "/etc/{a,b}"}  # quotes, backslashes, braces in label values
+        post_alert(am, {"alertname": "BruteForce", **odd})
+        wanted = {"url": am, "alertname": "BruteForce", "labels": odd}
+        wait_for(lambda: check(root, "alertmanager_alert", wanted).ok, "the alert with odd label values")
     finally:
         login.stop()
         alertmanager.stop()
