@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -135,11 +136,11 @@ _HALT_POLL = 0.05
 def _communicate(
     command: str | list[str], shell: bool, limit: float | None, halt: threading.Event | None
 ) -> tuple[int, bytes, bytes]:
-    """Run the command to its end; kill it past `limit` seconds, once `halt` is set (the run was stopped while
-    it ran in the background), or when the run is stopped in this thread (RunStopped raised here)."""
+    """Run the command to its end; kill it and its children past `limit` seconds, once `halt` is set (the run
+    was stopped while it ran in the background), or when the run is stopped in this thread (RunStopped)."""
     end = None if limit is None else time.monotonic() + limit
     with subprocess.Popen(  # noqa: S603 - the experiment author's command, as Chaos Toolkit runs it
-        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     ) as process:
         try:
             while True:
@@ -155,8 +156,10 @@ def _communicate(
                 else:
                     return process.returncode, out, err
         except BaseException:
-            process.kill()
-            process.communicate()
+            # Its whole process group (its own session): a shell's children too, which would otherwise run on
+            # and keep the pipes open.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             raise
 
 
