@@ -140,7 +140,7 @@ def _communicate(
     was stopped while it ran in the background), or when the run is stopped in this thread (RunStopped)."""
     end = None if limit is None else time.monotonic() + limit
     with subprocess.Popen(  # noqa: S603 - the experiment author's command, as Chaos Toolkit runs it
-        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0
     ) as process:
         try:
             while True:
@@ -156,7 +156,7 @@ def _communicate(
                 else:
                     return process.returncode, out, err
         except BaseException:
-            # Its whole process group (its own session): a shell's children too, which would otherwise run on
+            # Its whole process group (its own): a shell's children too, which would otherwise run on
             # and keep the pipes open.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
