@@ -14,6 +14,8 @@ apt_install() {
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 # promtool checks and unit-tests the generated rules; the integration tests run the real Prometheus server.
 { command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; } || apt_install prometheus
+# The experiments' alertmanager_alert probe is tested against the real Alertmanager.
+command -v prometheus-alertmanager >/dev/null 2>&1 || apt_install prometheus-alertmanager
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip

@@ -23,6 +23,8 @@ from seclo.errors import SecloError
 # Heavy modules (DuckDB, numpy, pydantic, rich) are imported inside the commands that use them, so `--help`
 # and a command pay only for what they run: `seclo slo status` is timed end to end (BENCHMARKS.md).
 if TYPE_CHECKING:
+    import threading
+
     from seclo.experiments.result import RunResult
     from seclo.risk.portfolio import PortfolioResult
     from seclo.slo.status import SloResult
@@ -464,6 +466,7 @@ def _run_document(result: RunResult) -> dict[str, Any]:
         "timings": timings_document(result.timings),
         "journal": str(result.journal),
         "recorded": result.recorded,
+        "restored": result.restored,
     }
 
 
@@ -518,7 +521,8 @@ def experiment_run_command(
     \b
     Exit codes:
       0    passed (with --every: stopped while waiting)
-      1    detection missed, remediation missed, deviated or aborted
+      1    detection missed, remediation missed, deviated or aborted; or a rollback failed (with --every,
+           the loop stops there)
       2    invalid experiment, missing variable, or a target outside the allowlist (nothing was touched)
       130  interrupted by Ctrl-C or SIGTERM (after rolling back)
 
@@ -545,20 +549,22 @@ def experiment_run_command(
         _show_run(result, fmt)
         if result.interrupted:
             raise click.exceptions.Exit(130)
-        if result.verdict != "passed":
+        if result.verdict != "passed" or not result.restored:
             raise click.exceptions.Exit(1)
         return
 
     from seclo.experiments.scheduler import run_every  # noqa: PLC0415
 
-    def once() -> RunResult:
-        return run_plan(plan_run(load_experiment(path), ws), narrator)
+    def once(stop: threading.Event) -> RunResult:
+        return run_plan(plan_run(load_experiment(path), ws), narrator, stop=stop)
 
     last: RunResult | None = None
     for last in run_every(once, interval, spread or 0.0):
         _show_run(last, fmt)
     if last is not None and last.interrupted:
         raise click.exceptions.Exit(130)
+    if last is not None and not last.restored:
+        raise click.exceptions.Exit(1)
 
 
 @experiment_group.command("list")
@@ -571,17 +577,13 @@ def experiment_list_command(fmt: str, workspace: Path | None) -> None:
     """
     from seclo.console import render_table  # noqa: PLC0415
     from seclo.experiments.catalog import workspace_experiments  # noqa: PLC0415
+    from seclo.experiments.clock import iso_ms  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
     entries, pending = workspace_experiments(ws)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"experiments": [asdict(e) for e in entries], "awaiting_recovery": list(pending)},
-                indent=2,
-                default=str,
-            )
-        )
+        listed = [{**asdict(e), "last_run": e.last_run and iso_ms(e.last_run)} for e in entries]
+        click.echo(json.dumps({"experiments": listed, "awaiting_recovery": list(pending)}, indent=2))
         return
     render_table(
         "Experiments",

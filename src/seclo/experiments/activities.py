@@ -13,7 +13,9 @@ import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -107,18 +109,67 @@ def probe_params(provider: SecloProvider, arguments: dict[str, Any]) -> Any:
 
 
 def seclo_baseline(provider: Provider, variables: Variables, context: RunContext) -> object:
-    """A seclo probe's baseline from just before the injection (None for other providers)."""
+    """A seclo probe's baseline from just before the injection (None for other providers).
+
+    Raises:
+        ExperimentError: the probe failed to take it (nothing has been injected yet).
+    """
     if not isinstance(provider, SecloProvider):
         return None
     probe, params = probe_params(provider, substitute(provider.arguments, variables))
-    return probe.baseline(params, context)
+    try:
+        return probe.baseline(params, context)
+    except Exception as exc:  # a plug-in's bug stops the run before the injection, whatever it raised
+        raise ExperimentError(
+            f"probe {provider.probe!r} could not take its baseline: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _process(p: ProcessProvider, variables: Variables, context: RunContext, timeout: float | None) -> Any:
+# How often a process activity checks whether its run was stopped (seconds).
+_HALT_POLL = 0.05
+
+
+def _communicate(
+    command: str | list[str], shell: bool, limit: float | None, halt: threading.Event | None
+) -> tuple[int, bytes, bytes]:
+    """Run the command to its end; kill it and its children past `limit` seconds, once `halt` is set (the run
+    was stopped while it ran in the background), or when the run is stopped in this thread (RunStopped)."""
+    end = None if limit is None else time.monotonic() + limit
+    with subprocess.Popen(  # noqa: S603 - the experiment author's command, as Chaos Toolkit runs it
+        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0
+    ) as process:
+        try:
+            while True:
+                left = None if end is None else max(0.0, end - time.monotonic())
+                step = left if halt is None else (_HALT_POLL if left is None else min(_HALT_POLL, left))
+                try:
+                    out, err = process.communicate(timeout=step)
+                except subprocess.TimeoutExpired:
+                    if halt is not None and halt.is_set():
+                        raise ActivityFailed("stopped with the run") from None
+                    if end is not None and time.monotonic() >= end:
+                        raise ActivityFailed("process activity took too long to complete") from None
+                else:
+                    return process.returncode, out, err
+        except BaseException:
+            # Its whole process group (its own): a shell's children too, which would otherwise run on
+            # and keep the pipes open.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
+
+
+def _process(
+    p: ProcessProvider,
+    variables: Variables,
+    context: RunContext,
+    timeout: float | None,
+    halt: threading.Event | None = None,
+) -> Any:
     arguments = substitute(p.arguments, variables)
     path = shutil.which(os.path.expanduser(p.path))
     if path is None:
@@ -130,16 +181,12 @@ def _process(p: ProcessProvider, variables: Variables, context: RunContext, time
     else:
         items = [x for pair in arguments.items() for x in pair] if isinstance(arguments, dict) else arguments
         command = [path, *(str(a) for a in items if a not in (None, ""))]
-    try:
-        done = subprocess.run(  # noqa: S603 - the experiment author's command, as Chaos Toolkit runs it
-            command, shell=shell, capture_output=True, timeout=p.timeout or timeout, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ActivityFailed("process activity took too long to complete") from None
-    return {"status": done.returncode, "stdout": _decode(done.stdout), "stderr": _decode(done.stderr)}
+    status, out, err = _communicate(command, shell, p.timeout or timeout, halt)
+    return {"status": status, "stdout": _decode(out), "stderr": _decode(err)}
 
 
 def _http(p: HttpProvider, variables: Variables, timeout: float | None) -> Any:
+    import http.client  # noqa: PLC0415 - loads ssl: only for http activities
     import urllib.error  # noqa: PLC0415 - urllib.request loads http.client and ssl: only for http activities
     import urllib.parse  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
@@ -169,6 +216,8 @@ def _http(p: HttpProvider, variables: Variables, timeout: float | None) -> Any:
         status, reply_headers, raw = int(exc.code), dict(exc.headers), exc.read()
     except (urllib.error.URLError, OSError) as exc:
         raise ActivityFailed(f"failed to connect to {url}: {exc}") from None
+    except http.client.HTTPException as exc:
+        raise ActivityFailed(f"{url} did not answer HTTP: {type(exc).__name__}: {exc}") from None
     body: Any = _decode(raw)
     if reply_headers.get("Content-Type", "").startswith("application/json"):
         with contextlib.suppress(json.JSONDecodeError):
@@ -206,6 +255,7 @@ def run_provider(
     *,
     baseline: object = None,
     timeout: float | None = None,
+    halt: threading.Event | None = None,
 ) -> tuple[Any, str]:
     """Run a provider once; its output, and a seclo probe's detail.
 
@@ -214,13 +264,16 @@ def run_provider(
         ConfigError: a seclo probe's arguments do not fit it.
     """
     if isinstance(provider, ProcessProvider):
-        return _process(provider, variables, context, timeout), ""
+        return _process(provider, variables, context, timeout, halt), ""
     if isinstance(provider, HttpProvider):
         return _http(provider, variables, timeout), ""
     if isinstance(provider, PythonProvider):
         return _python(provider, variables), ""
     probe, params = probe_params(provider, substitute(provider.arguments, variables))
-    observation = probe.check(params, baseline, context)
+    try:
+        observation = probe.check(params, baseline, context)
+    except Exception as exc:  # a plug-in's bug fails its check, whatever it raised (as a python provider's)
+        raise ActivityFailed(f"probe {provider.probe!r} failed: {type(exc).__name__}: {exc}") from exc
     return observation.ok, observation.detail
 
 
@@ -233,8 +286,12 @@ def execute(
     baseline: object = None,
     judge: bool = False,
     timeout: float | None = None,
+    halt: threading.Event | None = None,
 ) -> ActivityRun:
-    """Run an activity (with its pauses) and record it; `judge` also checks its tolerance (or default)."""
+    """Run an activity (with its pauses) and record it; `judge` also checks its tolerance (or default).
+
+    A process activity is killed once `halt` is set (for background activities of a stopped run).
+    """
     pauses = activity.pauses
     if pauses is not None and pauses.before:
         time.sleep(pauses.before)
@@ -245,7 +302,12 @@ def execute(
     failure: list[str] | None = None
     try:
         output, detail = run_provider(
-            activity.provider, variables, context, baseline=baseline, timeout=activity.timeout or timeout
+            activity.provider,
+            variables,
+            context,
+            baseline=baseline,
+            timeout=activity.timeout or timeout,
+            halt=halt,
         )
     except ActivityFailed as exc:
         status, failure = "failed", [f"ActivityFailed: {exc}"]

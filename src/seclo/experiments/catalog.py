@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from seclo.errors import SecloError
 from seclo.experiments.loader import list_experiments, load_experiment
@@ -48,7 +48,11 @@ def _last_runs(workspace: Workspace) -> dict[str, tuple[datetime | None, str]]:
         return {}
     except Exception:
         return {}
-    return {str(title): (at, str(verdict)) for title, at, verdict in rows}
+    # The store keeps UTC times without a zone (DuckDB TIMESTAMP); say they are UTC.
+    return {
+        str(title): (None if at is None else at.replace(tzinfo=UTC), str(verdict))
+        for title, at, verdict in rows
+    }
 
 
 def workspace_experiments(workspace: Workspace) -> tuple[list[ExperimentEntry], tuple[str, ...]]:

@@ -64,7 +64,11 @@ class Plan:
     unchecked: tuple[str, ...]
 
     def describe(self) -> list[str]:
-        """The plan, one line per step, as `--dry-run` prints it."""
+        """The plan, one line per step, as `--dry-run` prints it (secrets replaced by ***)."""
+        redactor = self.variables.redactor()
+        return [redactor.text(line) for line in self._lines()]
+
+    def _lines(self) -> list[str]:
         exp = self.loaded.experiment
         lines = [f"experiment: {exp.title} ({self.loaded.path})", f"run id: {self.run_id}"]
         lines += [f"touches: {t}" for t in self.targets] or ["touches: nothing checked by the allowlist"]
@@ -137,7 +141,7 @@ def _fault(
     try:
         targets = list(fault.targets(target, params, context))
     except ValueError as exc:
-        raise ConfigError(f"{loaded.path}: fault.target: {exc}") from None
+        raise ConfigError(variables.redactor().text(f"{loaded.path}: fault.target: {exc}")) from None
     return fault, params, target, targets
 
 

@@ -86,6 +86,9 @@ def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
         except (SecloError, OSError, ValueError) as exc:
             problems.append(f"undo {fault_state.type}: {exc}")
             continue
+        except Exception as exc:  # a plug-in's bug: reported, and the state file is kept for another try
+            problems.append(f"undo {fault_state.type}: {type(exc).__name__}: {exc}")
+            continue
         undone.append(f"undo {fault_state.type}: {done or 'nothing left to undo'}")
     complete = not problems
     if complete:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from seclo.errors import ConfigError
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from seclo.experiments.faults.interface import Fault
     from seclo.experiments.probes.interface import Probe
 
@@ -75,26 +77,56 @@ def _builtin_probe(name: str) -> type[Probe]:
     return cls
 
 
-def _plugins(group: str, base: type) -> dict[str, type]:
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    """The group's installed entry points by name, not loaded."""
     from importlib.metadata import entry_points  # noqa: PLC0415 - scanning installed packages is slow
 
-    found: dict[str, type] = {}
-    for point in entry_points(group=group):
-        try:
-            cls = point.load()
-        except Exception as exc:  # a broken plug-in is reported by name, whatever it raised
-            raise ConfigError(
-                f"the {group} plug-in {point.name!r} ({point.value}) cannot be loaded: {exc}"
-            ) from None
-        if not (isinstance(cls, type) and issubclass(cls, base)):
-            raise ConfigError(f"the {group} plug-in {point.name!r} is not a {base.__name__} subclass")
-        found[point.name] = cls
-    return found
+    return {point.name: point for point in entry_points(group=group)}
+
+
+def _load(group: str, point: EntryPoint, base: type) -> type:
+    """Load one plug-in and check it is a `base` that calls itself by the name it is registered under.
+
+    The names must agree: the state file records the class's `name`, and `seclo experiment recover` looks the
+    fault up by it.
+    """
+    try:
+        cls = point.load()
+    except Exception as exc:  # a broken plug-in is reported by name, whatever it raised
+        raise ConfigError(
+            f"the {group} plug-in {point.name!r} ({point.value}) cannot be loaded: {exc}"
+        ) from None
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(f"the {group} plug-in {point.name!r} is not a {base.__name__} subclass")
+    own = getattr(cls, "name", None)
+    if own != point.name:
+        raise ConfigError(
+            f"the {group} plug-in {point.name!r} ({point.value}) calls itself {own!r}; "
+            "its entry point must be named after its `name`"
+        )
+    return cls
+
+
+def _plugins(group: str, base: type) -> dict[str, type]:
+    return {name: _load(group, point, base) for name, point in _entry_points(group).items()}
+
+
+def _plugin(group: str, kind: str, name: str, builtins: dict[str, str], base: type) -> type:
+    """The plug-in called `name`, loading only that one (a broken plug-in elsewhere stays harmless).
+
+    Raises:
+        ConfigError: no such plug-in (the message lists every known name), or it cannot be loaded.
+    """
+    points = _entry_points(group)
+    if name not in points:
+        known = sorted(set(builtins) | set(points))
+        raise ConfigError(f"unknown {kind} {name!r}; known {kind}s are: {', '.join(known)}")
+    return _load(group, points[name], base)
 
 
 @cache
 def faults() -> dict[str, type[Fault]]:
-    """Every fault by name: built-in first; a plug-in may not replace a built-in."""
+    """Every fault by name, loading every plug-in: built-in first; a plug-in may not replace a built-in."""
     from seclo.experiments.faults.interface import Fault  # noqa: PLC0415
 
     known: dict[str, type[Fault]] = {name: _builtin_fault(name) for name in _BUILTIN_FAULTS}
@@ -105,7 +137,7 @@ def faults() -> dict[str, type[Fault]]:
 
 @cache
 def probes() -> dict[str, type[Probe]]:
-    """Every probe by name: built-in first; a plug-in may not replace a built-in."""
+    """Every probe by name, loading every plug-in: built-in first; a plug-in may not replace a built-in."""
     from seclo.experiments.probes.interface import Probe  # noqa: PLC0415
 
     known: dict[str, type[Probe]] = {name: _builtin_probe(name) for name in _BUILTIN_PROBES}
@@ -118,29 +150,25 @@ def get_fault(name: str) -> Fault:
     """The fault called `name`.
 
     Raises:
-        ConfigError: no such fault (the message lists the known ones).
+        ConfigError: no such fault (the message lists the known ones), or its plug-in cannot be loaded.
     """
     if name in _BUILTIN_FAULTS:
         return _builtin_fault(name)()
-    try:
-        return faults()[name]()
-    except KeyError:
-        raise ConfigError(
-            f"unknown fault {name!r}; known faults are: {', '.join(sorted(faults()))}"
-        ) from None
+    from seclo.experiments.faults.interface import Fault  # noqa: PLC0415
+
+    cls: type[Fault] = _plugin(FAULT_GROUP, "fault", name, _BUILTIN_FAULTS, Fault)
+    return cls()
 
 
 def get_probe(name: str) -> Probe:
     """The probe called `name`.
 
     Raises:
-        ConfigError: no such probe (the message lists the known ones).
+        ConfigError: no such probe (the message lists the known ones), or its plug-in cannot be loaded.
     """
     if name in _BUILTIN_PROBES:
         return _builtin_probe(name)()
-    try:
-        return probes()[name]()
-    except KeyError:
-        raise ConfigError(
-            f"unknown probe {name!r}; known probes are: {', '.join(sorted(probes()))}"
-        ) from None
+    from seclo.experiments.probes.interface import Probe  # noqa: PLC0415
+
+    cls: type[Probe] = _plugin(PROBE_GROUP, "probe", name, _BUILTIN_PROBES, Probe)
+    return cls()

@@ -43,6 +43,7 @@ class RunResult:
         timings: when each step happened.
         journal: the journal file.
         recorded: the run was written to the store's experiment_runs table.
+        restored: every rollback succeeded (False: something is left for `seclo experiment recover`).
     """
 
     run_id: str
@@ -55,6 +56,7 @@ class RunResult:
     timings: Timings
     journal: Path
     recorded: bool = True
+    restored: bool = True
 
     @property
     def interrupted(self) -> bool:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from seclo import __version__
 from seclo.errors import SecloError, StoreError
 from seclo.experiments.activities import ActivityRun, execute, seclo_baseline
 from seclo.experiments.clock import Clock, iso_ms
-from seclo.experiments.faults.interface import Undo
+from seclo.experiments.faults.interface import FaultError, Undo
 from seclo.experiments.interrupts import RunStopped, SignalGuard
 from seclo.experiments.journal import base_journal, record_run, run_row, timings_document, write_journal
 from seclo.experiments.model import Activity, Backoff, Hypothesis, Step, Watch
@@ -74,6 +74,7 @@ class _Run:
     remediation: WatchOutcome | None = None
     undo: Undo | None = None
     state_written: bool = False
+    halt: threading.Event = field(default_factory=threading.Event)
 
     def say(self, message: str) -> None:
         self.narrator.say(self.variables.redactor().text(message))
@@ -86,7 +87,13 @@ class _Run:
     def activity(self, activity: Activity, *, judge: bool = False, baseline: object = None) -> ActivityRun:
         self.say(f"{activity.type} {activity.name}")
         return execute(
-            activity, self.variables, self.plan.context, self.clock, judge=judge, baseline=baseline
+            activity,
+            self.variables,
+            self.plan.context,
+            self.clock,
+            judge=judge,
+            baseline=baseline,
+            halt=self.halt,
         )
 
 
@@ -109,7 +116,12 @@ def _inject(run: _Run) -> None:
     exp = plan.loaded.experiment
     faults: list[FaultState] = []
     if plan.fault is not None and plan.fault_params is not None:
-        run.undo = plan.fault.plan(plan.fault_target, plan.fault_params, plan.context)
+        try:
+            run.undo = plan.fault.plan(plan.fault_target, plan.fault_params, plan.context)
+        except (SecloError, OSError):
+            raise
+        except Exception as exc:  # a plug-in's bug, whatever it raised: the run is aborted, not crashed
+            raise _fault_failed(plan.fault.name, exc) from exc
         faults.append(FaultState(type=plan.fault.name, undo=run.undo.model_dump(mode="json")))
     plan.context.state_folder.mkdir(parents=True, exist_ok=True)
     write_state(
@@ -130,7 +142,12 @@ def _inject(run: _Run) -> None:
     details: dict[str, str] = {}
     if plan.fault is not None and plan.fault_params is not None and run.undo is not None:
         run.say(f"inject {plan.fault.name} into {plan.fault_target}")
-        details = dict(plan.fault.inject(plan.fault_target, plan.fault_params, run.undo, plan.context))
+        try:
+            details = dict(plan.fault.inject(plan.fault_target, plan.fault_params, run.undo, plan.context))
+        except (SecloError, OSError):
+            raise
+        except Exception as exc:  # a plug-in's bug, whatever it raised: rolled back like any failed injection
+            raise _fault_failed(plan.fault.name, exc) from exc
     run.injection_end = run.clock.monotonic()
     run.variables = run.variables.with_injection(plan.run_id, iso_ms(run.clock.at(run.injected)), details)
     run.journal["injection"] = {
@@ -138,6 +155,10 @@ def _inject(run: _Run) -> None:
         "time": iso_ms(run.clock.at(run.injected)),
         "details": details,
     }
+
+
+def _fault_failed(name: str, exc: Exception) -> FaultError:
+    return FaultError(f"fault {name!r} failed: {type(exc).__name__}: {exc}")
 
 
 def _watch(run: _Run, baselines: dict[str, object], stop: threading.Event) -> None:
@@ -163,6 +184,10 @@ def _poll(
     return poll_until(check, run.clock, deadline, watch.poll if watch.poll else Backoff(), stop)
 
 
+# How long a stopped run waits for its background activities to end (process ones are killed at once).
+_BACKGROUND_GRACE = 5.0
+
+
 def _method(run: _Run) -> None:
     exp = run.plan.loaded.experiment
     results: list[ActivityRun | Future[ActivityRun]] = []
@@ -179,9 +204,18 @@ def _method(run: _Run) -> None:
                 results.append(pool.submit(run.activity, activity))
             else:
                 results.append(run.activity(activity))
-    finally:
         if pool is not None:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True)  # waiting for background activities (a signal may stop the run here)
+    except BaseException:
+        # The run was stopped: kill background processes, so nothing of the method outlives its rollback.
+        run.halt.set()
+        if pool is not None:
+            from concurrent.futures import wait  # noqa: PLC0415 - loaded already with the pool
+
+            wait([r for r in results if not isinstance(r, ActivityRun)], timeout=_BACKGROUND_GRACE)
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
         run.journal["run"] = [
             r.journal() if isinstance(r, ActivityRun) else r.result().journal()
             for r in results
@@ -253,6 +287,8 @@ def _rollback(run: _Run) -> bool:
             detail = plan.fault.rollback(run.undo)
         except (SecloError, OSError) as exc:
             status, detail, complete = "failed", str(exc), False
+        except Exception as exc:  # a plug-in's bug: reported, and the state file is kept for `recover`
+            status, detail, complete = "failed", f"{type(exc).__name__}: {exc}", False
         end = run.clock.monotonic()
         run.say(f"rollback {plan.fault.name}: {detail or 'nothing left to undo'}")
         entries.append(
@@ -275,8 +311,22 @@ def _rollback(run: _Run) -> bool:
     return complete
 
 
-def run_plan(plan: Plan, narrator: Narrator | None = None) -> RunResult:
+def _check_not_stopped(stop: threading.Event | None) -> None:
+    """Raise RunStopped if a signal arrived before the run's guard was installed."""
+    if stop is not None and stop.is_set():
+        raise RunStopped("interrupted by a signal before the injection", "interrupted")
+
+
+def run_plan(
+    plan: Plan, narrator: Narrator | None = None, *, stop: threading.Event | None = None
+) -> RunResult:
     """Run a planned experiment to its verdict, always rolling back.
+
+    Args:
+        plan: the checked experiment.
+        narrator: told each step.
+        stop: set when a signal arrived before the run's own signal guard was installed (continuous mode);
+            the run then ends as interrupted before injecting anything.
 
     Returns:
         The verdict, the timings and where the journal is. An interrupted run (SIGINT, SIGTERM) returns
@@ -289,19 +339,21 @@ def run_plan(plan: Plan, narrator: Narrator | None = None) -> RunResult:
     journal = base_journal(plan.loaded.document, __version__)
     journal["start"] = iso_ms(clock.at(started))
     run = _Run(plan, clock, narrator or SilentNarrator(), plan.variables, journal)
-    stop = threading.Event()
+    halt = run.halt  # tells the watcher thread to stop polling, and background processes to end
     watcher: threading.Thread | None = None
     rolled_back: float | None = None
+    complete = False
     with SignalGuard(exp.max_duration) as guard:
         try:
-            watcher = _experiment(run, guard, stop)
+            _check_not_stopped(stop)
+            watcher = _experiment(run, guard, halt)
         except RunStopped as stopped:
             run.verdict, run.status, run.reason = "aborted", stopped.status, stopped.reason
         except (SecloError, OSError) as exc:
             run.verdict, run.status, run.reason = "aborted", "aborted", str(exc)
         finally:
             guard.rolling_back()
-            stop.set()
+            halt.set()
             complete = _rollback(run)
             rolled_back = clock.monotonic()
             if not complete:
@@ -310,7 +362,7 @@ def run_plan(plan: Plan, narrator: Narrator | None = None) -> RunResult:
                 run.status = "interrupted"
     del watcher
     ended = clock.monotonic()
-    result = _result(run, started, ended, rolled_back)
+    result = replace(_result(run, started, ended, rolled_back), restored=complete)
     _finish_journal(run, result, ended - started)
     plan.journal.parent.mkdir(parents=True, exist_ok=True)
     write_journal(plan.journal, run.journal, redactor)
@@ -363,7 +415,8 @@ def _result(run: _Run, started: float, ended: float, rolled_back: float | None) 
         title=exp.title,
         verdict=run.verdict or "aborted",
         status=run.status,
-        reason=run.reason,
+        # An error's message may quote a substituted target or argument: the reason is printed, so redact it.
+        reason=run.variables.redactor().text(run.reason),
         fault=exp.fault.type if exp.fault else None,
         technique=exp.fault.technique if exp.fault else None,
         timings=timings,

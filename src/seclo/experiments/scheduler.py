@@ -22,9 +22,18 @@ def next_delay(every: float, jitter: float, rng: random.Random) -> float:
 
 
 def run_every(
-    run_once: Callable[[], RunResult], every: float, jitter: float = 0.0, *, rng: random.Random | None = None
+    run_once: Callable[[threading.Event], RunResult],
+    every: float,
+    jitter: float = 0.0,
+    *,
+    rng: random.Random | None = None,
 ) -> Iterator[RunResult]:
-    """Yield the result of each run, until a signal arrives while waiting or a run is interrupted."""
+    """Yield the result of each run, until a signal arrives while waiting, or a run is interrupted or leaves
+    something it could not roll back (injecting again on top of it would not be a controlled experiment).
+
+    `run_once` gets the loop's stop event: a signal that arrives while it plans, before the run's own guard
+    is in place, only sets the event, so the run must check it (`run_plan(..., stop=...)` does).
+    """
     rng = rng or random.SystemRandom()
     stop = threading.Event()
     in_main = threading.current_thread() is threading.main_thread()
@@ -34,9 +43,9 @@ def run_every(
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
         while not stop.is_set():
-            result = run_once()
+            result = run_once(stop)
             yield result
-            if result.interrupted:
+            if result.interrupted or not result.restored:
                 return
             stop.wait(next_delay(every, jitter, rng))
     finally:

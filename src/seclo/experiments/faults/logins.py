@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -53,6 +53,17 @@ def _log_line(p: FailedLoginsParams, n: int) -> str:
     )
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Answer a redirect with its own status: many login forms refuse a login with a 302 back to the form,
+    and following it would turn the refusal into the form's 200."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _post(url: str, p: FailedLoginsParams) -> int:
     fields = {p.user_field: p.user, p.password_field: p.password}
     if p.encoding == "json":
@@ -63,7 +74,7 @@ def _post(url: str, p: FailedLoginsParams) -> int:
         body, kind = urllib.parse.urlencode(fields).encode(), "application/x-www-form-urlencoded"
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": kind})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the URL passed the allowlist
+        with _OPENER.open(request, timeout=5) as response:  # the URL passed the allowlist
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
@@ -97,17 +108,20 @@ class FailedLogins(Fault):
         if _is_url(target):
             for n in range(p.count):
                 status = _post(target, p)
-                accepted += status < 400
+                accepted += 200 <= status < 300  # a redirect or an error is not an accepted login
                 if p.interval and n + 1 < p.count:
                     time.sleep(p.interval)
         else:
             path = context.path(target)
-            with path.open("a", encoding="utf-8") as log:
-                for n in range(p.count):
-                    log.write(_log_line(p, n))
-                    log.flush()
-                    if p.interval and n + 1 < p.count:
-                        time.sleep(p.interval)
+            try:
+                with path.open("a", encoding="utf-8") as log:
+                    for n in range(p.count):
+                        log.write(_log_line(p, n))
+                        log.flush()
+                        if p.interval and n + 1 < p.count:
+                            time.sleep(p.interval)
+            except OSError as exc:
+                raise FaultError(f"cannot write the auth log {path}: {exc.strerror or exc}") from None
         if accepted:
             raise FaultError(
                 f"{accepted} of {p.count} logins with a wrong password were accepted by {target}"

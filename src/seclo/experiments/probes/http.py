@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import re
 import urllib.error
 import urllib.request
@@ -13,7 +14,7 @@ from seclo.experiments.context import RunContext
 from seclo.experiments.durations import Seconds
 from seclo.experiments.probes.interface import Observation, Probe, ProbeParams, narrow
 
-__all__ = ["Http", "HttpParams", "fetch"]
+__all__ = ["Http", "HttpParams", "NotHttpError", "fetch"]
 
 
 class HttpParams(ProbeParams):
@@ -33,6 +34,7 @@ def fetch(
     """The status and body text of a request; an HTTP error status is a result, not an exception.
 
     Raises:
+        NotHttpError: something answered, but not in HTTP (a banner, a TLS port spoken to in clear).
         OSError: the endpoint cannot be reached.
     """
     request = urllib.request.Request(url, method=method, headers=headers or {})  # noqa: S310
@@ -41,6 +43,12 @@ def fetch(
             return int(response.status), response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read().decode("utf-8", errors="replace")
+    except http.client.HTTPException as exc:
+        raise NotHttpError(f"{type(exc).__name__}: {exc}") from None
+
+
+class NotHttpError(OSError):
+    """The endpoint answered, but not in HTTP."""
 
 
 class Http(Probe):
@@ -55,6 +63,8 @@ class Http(Probe):
         p = narrow(params, HttpParams)
         try:
             status, body = fetch(p.url, p.method, p.headers, p.timeout)
+        except NotHttpError as exc:
+            return Observation(False, f"{p.url}: not an HTTP answer ({exc})")
         except OSError as exc:
             return Observation(False, f"{p.url}: cannot connect ({exc})")
         wanted = [p.status] if isinstance(p.status, int) else p.status

@@ -59,6 +59,11 @@ class PrometheusQuery(Probe):
         return Observation(ok, f"{p.query!r} returned {len(result)} series", len(result))
 
 
+def _quoted(value: str) -> str:
+    """A label value escaped for a double-quoted Alertmanager matcher (backslash, quote and newline)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 class AlertmanagerAlertParams(ProbeParams):
     """Arguments of `alertmanager_alert`."""
 
@@ -78,12 +83,12 @@ class AlertmanagerAlert(Probe):
     def check(self, params: ProbeParams, baseline: object, context: RunContext) -> Observation:
         """List active alerts once."""
         p = narrow(params, AlertmanagerAlertParams)
-        filters = [f'alertname="{p.alertname}"'] + [f'{k}="{v}"' for k, v in sorted(p.labels.items())]
+        wanted = {"alertname": p.alertname, **p.labels}
+        filters = [f'{k}="{_quoted(v)}"' for k, v in sorted(wanted.items())]
         query = urllib.parse.urlencode([("active", "true"), *[("filter", f) for f in filters]])
         data, problem = _get_json(p.url.rstrip("/") + "/api/v2/alerts?" + query, p.timeout)
         if data is None:
             return Observation(False, problem)
-        wanted = {"alertname": p.alertname, **p.labels}
         matching = [
             a
             for a in data
