@@ -67,17 +67,24 @@ _HEADLINES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "open ports on public assets",
-        """SELECT printf('%,d', count(*)), printf('on %,d public assets, latest scan', count(DISTINCT p.asset_id))
-           FROM ports p JOIN assets a ON a.asset_id = p.asset_id AND a.snapshot_time = p.snapshot_time
-           WHERE p.state = 'open' AND a.exposure = 'public'
-             AND p.snapshot_time = (SELECT max(snapshot_time) FROM ports) HAVING count(*) > 0""",
+        # Hosts are scanned at different times (staggered scans, per-subnet schedules): each public asset counts
+        # at its own latest scan, if that was within 90 days of the newest one.
+        """WITH latest AS (
+             SELECT asset_id, max(snapshot_time) AS at FROM ports GROUP BY asset_id
+             HAVING max(snapshot_time) >= (SELECT max(snapshot_time) FROM ports) - INTERVAL 90 DAY)
+           SELECT printf('%,d', count(*)),
+                  printf('on %,d public assets, each at its latest scan', count(DISTINCT p.asset_id))
+           FROM ports p JOIN latest l ON l.asset_id = p.asset_id AND l.at = p.snapshot_time
+           JOIN assets a ON a.asset_id = p.asset_id AND a.snapshot_time = p.snapshot_time
+           WHERE p.state = 'open' AND a.exposure = 'public' HAVING count(*) > 0""",
         "ports",
     ),
     (
         "open findings",
         """SELECT printf('%,d', sum(n)), string_agg(severity || ' ' || n, ', ' ORDER BY rank)
            FROM (SELECT severity, count(*) AS n, list_position(['critical','high','medium','low'], severity) AS rank
-                 FROM findings WHERE closed_at IS NULL GROUP BY severity) HAVING sum(n) > 0""",
+                 FROM findings WHERE (closed_at IS NULL OR status = 'reopened')
+                   AND status NOT IN ('false_positive', 'accepted') GROUP BY severity) HAVING sum(n) > 0""",
         "findings",
     ),
     (
