@@ -251,6 +251,8 @@ fault: {{type: failed_logins, target: "{login.url}/login", parameters: {{count: 
         assert journal_of(result)["detection"]["last"]["detail"] == f"{query!r} returned 1 series"
         assert not check(root, "prometheus_query", {"url": url, "query": query, "expect": "none"}).ok
         assert not check(root, "prometheus_query", {"url": url, "query": "absent_metric_xyz"}).ok
+        scalar = check(root, "prometheus_query", {"url": url, "query": "scalar(vector(7))"})
+        assert (scalar.ok, scalar.detail) == (True, "'scalar(vector(7))' returned the scalar 7")
         bad = check(root, "prometheus_query", {"url": url, "query": "sum("})
         assert not bad.ok
         assert "answered 400" in bad.detail

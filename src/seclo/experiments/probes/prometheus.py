@@ -53,7 +53,13 @@ class PrometheusQuery(Probe):
         data, problem = _get_json(url, p.timeout)
         if data is None:
             return Observation(False, problem)
-        result = data.get("data", {}).get("result", []) if isinstance(data, dict) else []
+        body = data.get("data", {}) if isinstance(data, dict) else {}
+        result = body.get("result", []) if isinstance(body, dict) else []
+        if isinstance(body, dict) and body.get("resultType") in ("scalar", "string"):
+            # A scalar or string result is one [time, "value"] pair, never absent: it counts as one value.
+            value = result[1] if isinstance(result, list) and len(result) == 2 else result
+            ok = p.expect == "any"
+            return Observation(ok, f"{p.query!r} returned the {body['resultType']} {value}", 1)
         found = bool(result)
         ok = found if p.expect == "any" else not found
         return Observation(ok, f"{p.query!r} returned {len(result)} series", len(result))
