@@ -458,6 +458,7 @@ def _run_document(result: RunResult) -> dict[str, Any]:
     return {
         "run_id": result.run_id,
         "experiment": result.title,
+        "name": result.name,
         "verdict": result.verdict,
         "status": result.status,
         "reason": result.reason,

@@ -104,3 +104,41 @@ def test_list_names_a_killed_run_awaiting_recovery_until_it_is_recovered(tmp_pat
     [entry] = after["experiments"]
     assert entry["last_verdict"] == "aborted"
     assert config.read_text() == "PermitRootLogin no\n"
+
+
+def test_history_follows_the_file_through_a_new_title_and_keeps_same_titled_files_apart(
+    tmp_path: Path,
+) -> None:
+    """Runs are matched to files by file name: a retitled experiment keeps its last verdict, and a second file
+    with the same title does not borrow it. A run recorded before schema V6 (no name) still matches by title."""
+    root = new_workspace(tmp_path / "ws")
+    (root / "var").mkdir()
+    write_experiment(root, "logins.yaml", LOGINS.format(deadline="100ms", pattern="never written"))
+    missed = run_experiment(root, "logins.yaml")
+    assert missed.verdict == "detection_missed", missed.reason
+    retitled = LOGINS.format(deadline="100ms", pattern="never written").replace(
+        "Brute force is detected", "Brute force on SSH is detected"
+    )
+    write_experiment(root, "logins.yaml", retitled)
+    write_experiment(root, "copy.yaml", LOGINS.format(deadline="100ms", pattern="never written"))
+    write_experiment(root, "old.yaml", SLOW)
+    store_path = root / ".seclo" / "store.duckdb"
+    from seclo.store import open_store  # noqa: PLC0415 - the store is opened only after the runs above
+
+    with open_store(store_path) as store:
+        store.conn.execute(
+            "INSERT INTO experiment_runs (run_id, experiment, name, injected_at, outcome) "
+            "VALUES ('old-run', 'Root login allowed for a while', NULL, '2026-01-02 03:04:05', 'passed')"
+        ).fetchall()
+    listed = seclo_cli(root, "experiment", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    by_name = {e["name"]: e for e in json.loads(listed.stdout)["experiments"]}
+    assert (by_name["logins"]["title"], by_name["logins"]["last_verdict"]) == (
+        "Brute force on SSH is detected",
+        "detection_missed",
+    )
+    assert by_name["copy"]["last_verdict"] == ""
+    assert (by_name["old"]["last_verdict"], by_name["old"]["last_run"]) == (
+        "passed",
+        "2026-01-02T03:04:05.000Z",
+    )

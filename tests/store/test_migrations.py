@@ -93,3 +93,24 @@ def test_playbook_record_tables_match_the_documented_schema(store: Store) -> Non
             [spec.name],
         ).fetchall()
         assert rows == [(c.name, c.sql_type) for c in spec.columns], spec.name
+
+
+def test_a_version_5_store_keeps_its_experiment_runs_without_a_name(tmp_path: Path) -> None:
+    """Upgrading to V6 rebuilds experiment_runs with the name column in its documented place; rows kept."""
+    path = tmp_path / "s.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        for _, sql in MIGRATIONS[:5]:
+            conn.execute(sql).fetchall()
+        conn.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+        ).fetchall()
+        conn.execute("INSERT INTO schema_version SELECT range, now() FROM range(1, 6)").fetchall()
+        conn.execute(
+            "INSERT INTO experiment_runs (run_id, experiment, outcome, journal) VALUES ('r1', 'T', 'passed', 'j')"
+        ).fetchall()
+    with open_store(path) as store:
+        assert store.version == SCHEMA_VERSION
+        rows = store.conn.execute(
+            "SELECT run_id, experiment, name, outcome, journal FROM experiment_runs"
+        ).fetchall()
+        assert rows == [("r1", "T", None, "passed", "j")]

@@ -35,29 +35,47 @@ class ExperimentEntry:
     last_verdict: str
 
 
-def _last_runs(workspace: Workspace) -> dict[str, tuple[datetime | None, str]]:
+_Last = tuple[datetime | None, str]
+
+
+def _last_runs(workspace: Workspace) -> tuple[dict[str, _Last], dict[str, _Last]]:
+    """The latest run and its verdict by experiment file name, and by title for runs recorded without a name
+    (before schema V6)."""
     if not workspace.store_path.exists():
-        return {}
+        return {}, {}
     try:
         with open_store(workspace.store_path, read_only=True) as store:
             rows = store.conn.execute(
-                "SELECT experiment, arg_max(coalesce(injected_at, started_at), coalesce(injected_at, started_at)),"
-                " arg_max(outcome, coalesce(injected_at, started_at)) FROM experiment_runs GROUP BY experiment"
+                "SELECT name IS NULL, coalesce(name, experiment),"
+                " arg_max(coalesce(injected_at, started_at), coalesce(injected_at, started_at)),"
+                " arg_max(outcome, coalesce(injected_at, started_at))"
+                " FROM experiment_runs GROUP BY ALL"
             ).fetchall()
     except SecloError:
-        return {}
+        return {}, {}
     except Exception:
-        return {}
-    # The store keeps UTC times without a zone (DuckDB TIMESTAMP); say they are UTC.
-    return {
-        str(title): (None if at is None else at.replace(tzinfo=UTC), str(verdict))
-        for title, at, verdict in rows
-    }
+        return {}, {}
+    by_name: dict[str, _Last] = {}
+    by_title: dict[str, _Last] = {}
+    for untitled, key, at, verdict in rows:
+        # The store keeps UTC times without a zone (DuckDB TIMESTAMP); say they are UTC.
+        (by_title if untitled else by_name)[str(key)] = (
+            None if at is None else at.replace(tzinfo=UTC),
+            str(verdict),
+        )
+    return by_name, by_title
+
+
+def _latest(*found: _Last | None) -> _Last:
+    known = [f for f in found if f is not None]
+    if not known:
+        return None, ""
+    return max(known, key=lambda f: f[0] or datetime.min.replace(tzinfo=UTC))
 
 
 def workspace_experiments(workspace: Workspace) -> tuple[list[ExperimentEntry], tuple[str, ...]]:
     """Every experiment in experiments/, and the ids of runs awaiting `recover`."""
-    history = _last_runs(workspace)
+    by_name, by_title = _last_runs(workspace)
     entries: list[ExperimentEntry] = []
     for path in list_experiments(workspace.root / "experiments"):
         try:
@@ -65,7 +83,7 @@ def workspace_experiments(workspace: Workspace) -> tuple[list[ExperimentEntry], 
         except SecloError as exc:
             entries.append(ExperimentEntry(path.stem, f"(invalid: {exc})", "", "", None, ""))
             continue
-        at, verdict = history.get(exp.title, (None, ""))
+        at, verdict = _latest(by_name.get(path.stem), by_title.get(exp.title))
         fault = exp.fault.type if exp.fault else ""
         technique = (exp.fault.technique or "") if exp.fault else ""
         entries.append(ExperimentEntry(path.stem, exp.title, fault, technique, at, verdict))

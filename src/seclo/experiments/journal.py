@@ -69,6 +69,7 @@ def run_row(result: RunResult) -> dict[str, Any]:
     return {
         "run_id": result.run_id,
         "experiment": result.title,
+        "name": result.name,
         "fault": result.fault,
         "technique": result.technique,
         "started_at": naive(t.started_at),

@@ -106,6 +106,7 @@ def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
         technique=None,
         timings=Timings(started_at=started, ended_at=now, injected_at=injected, rolled_back_at=now),
         journal=Path(state.journal),
+        name=Path(state.experiment).stem,
     )
     if journal is not None and not Path(state.journal).exists():
         journal.update(

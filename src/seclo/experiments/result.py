@@ -44,6 +44,7 @@ class RunResult:
         journal: the journal file.
         recorded: the run was written to the store's experiment_runs table.
         restored: every rollback succeeded (False: something is left for `seclo experiment recover`).
+        name: the experiment file's name without extension (None when unknown).
     """
 
     run_id: str
@@ -57,6 +58,7 @@ class RunResult:
     journal: Path
     recorded: bool = True
     restored: bool = True
+    name: str | None = None
 
     @property
     def interrupted(self) -> bool:

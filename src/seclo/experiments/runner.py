@@ -421,6 +421,7 @@ def _result(run: _Run, started: float, ended: float, rolled_back: float | None) 
         technique=exp.fault.technique if exp.fault else None,
         timings=timings,
         journal=plan.journal,
+        name=plan.loaded.path.stem,
     )
 
 

@@ -75,7 +75,7 @@ class BudgetPolicyTrigger(_Strict):
 
 class ExperimentTrigger(_Strict):
     """An experiment run ended with one of `outcomes` (once per run), read from experiment_runs. `experiment` is a
-    glob over experiment titles; the outcome `failed` stands for every verdict but passed."""
+    glob over experiment titles and file names; the outcome `failed` stands for every verdict but passed."""
 
     type: Literal["experiment_verdict"]
     experiment: str = "*"

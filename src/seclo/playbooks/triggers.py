@@ -197,7 +197,8 @@ def _budget_policy(trigger: BudgetPolicyTrigger, signals: Signals) -> list[Occur
 
 def _experiments(trigger: ExperimentTrigger, signals: Signals) -> list[Occurrence]:
     rows = signals.store.conn.execute(
-        """SELECT run_id, experiment, fault, injected_at, detected_at, remediated_at, rolled_back_at, outcome
+        """SELECT run_id, experiment, fault, injected_at, detected_at, remediated_at, rolled_back_at, outcome,
+               coalesce(name, experiment)
         FROM experiment_runs
         WHERE outcome IN (SELECT unnest(?::VARCHAR[]))
           AND coalesce(rolled_back_at, remediated_at, detected_at, injected_at) BETWEEN ? AND ?
@@ -205,12 +206,13 @@ def _experiments(trigger: ExperimentTrigger, signals: Signals) -> list[Occurrenc
         [list(trigger.verdicts()), signals.at - trigger.within, signals.at],
     ).fetchall()
     found = []
-    for run_id, experiment, fault, injected, detected, remediated, rolled_back, outcome in rows:
-        if not fnmatchcase(experiment, trigger.experiment):
+    for run_id, experiment, fault, injected, detected, remediated, rolled_back, outcome, name in rows:
+        if not (fnmatchcase(experiment, trigger.experiment) or fnmatchcase(name, trigger.experiment)):
             continue
         fields = {
             "run_id": run_id,
             "experiment": experiment,
+            "name": name,
             "fault": fault,
             "outcome": outcome,
             "injected_at": _iso(injected),

@@ -101,4 +101,20 @@ CREATE TABLE alert_events (
     receiver VARCHAR, received_at TIMESTAMP, incident_id VARCHAR, row_key UBIGINT, batch_id INTEGER);
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5))
+# V6: experiment_runs gains name, the experiment's file name without extension (what `seclo experiment run NAME`
+# takes), so a run's history survives a change of title and two files with one title stay apart. Rebuilt to keep
+# the documented column order; runs recorded before keep a NULL name (they are matched by title).
+_V6 = """
+CREATE TABLE experiment_runs_v6 (
+    run_id VARCHAR, experiment VARCHAR, name VARCHAR, fault VARCHAR, technique VARCHAR, started_at TIMESTAMP,
+    injected_at TIMESTAMP, detected_at TIMESTAMP, remediated_at TIMESTAMP, rolled_back_at TIMESTAMP,
+    outcome VARCHAR, journal VARCHAR, row_key UBIGINT, batch_id INTEGER);
+INSERT INTO experiment_runs_v6 (run_id, experiment, fault, technique, started_at, injected_at, detected_at,
+    remediated_at, rolled_back_at, outcome, journal, row_key, batch_id)
+SELECT run_id, experiment, fault, technique, started_at, injected_at, detected_at, remediated_at, rolled_back_at,
+    outcome, journal, row_key, batch_id FROM experiment_runs;
+DROP TABLE experiment_runs;
+ALTER TABLE experiment_runs_v6 RENAME TO experiment_runs;
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, _V1), (2, _V2), (3, _V3), (4, _V4), (5, _V5), (6, _V6))

@@ -341,6 +341,13 @@ TABLES: tuple[TableSpec, ...] = (
                 "run_id", "VARCHAR", "Run identifier, also the injection id (`${injection.id}`).", "", True
             ),
             Column("experiment", "VARCHAR", "Experiment title.", "", True),
+            Column(
+                "name",
+                "VARCHAR",
+                "The experiment file's name without extension, as `seclo experiment run NAME` takes it (NULL for "
+                "runs recorded before schema V6).",
+                "",
+            ),
             Column("fault", "VARCHAR", "Fault type injected (empty when the method is the injection).", ""),
             Column(
                 "technique",
