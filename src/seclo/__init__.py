@@ -6,10 +6,10 @@ and risk quantification, on an embedded DuckDB store.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from seclo.errors import ConfigError, InputError, SecloError, StoreError
+from seclo.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
@@ -48,11 +48,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name of `_LAZY` on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'seclo' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from seclo.sli.slicing import FINDING_NOT_COUNTED, finding_closed_at
 from seclo.store.connection import Store
 from seclo.store.schema import TABLES
 from seclo.store.sql import quote_ident
@@ -81,10 +82,10 @@ _HEADLINES: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "open findings",
-        """SELECT printf('%,d', sum(n)), string_agg(severity || ' ' || n, ', ' ORDER BY rank)
+        f"""SELECT printf('%,d', sum(n)), string_agg(severity || ' ' || n, ', ' ORDER BY rank)
            FROM (SELECT severity, count(*) AS n, list_position(['critical','high','medium','low'], severity) AS rank
-                 FROM findings WHERE (closed_at IS NULL OR status = 'reopened')
-                   AND status NOT IN ('false_positive', 'accepted') GROUP BY severity) HAVING sum(n) > 0""",
+                 FROM findings AS f WHERE {finding_closed_at("f")} IS NULL AND f.status NOT IN {FINDING_NOT_COUNTED}
+                 GROUP BY severity) HAVING sum(n) > 0""",
         "findings",
     ),
     (

@@ -5,14 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from serve_helpers import http, start_serve, wait_for
+from sink import running_sink
 
 from seclo.playbooks import verify_chain
 from seclo.store import open_store
@@ -54,48 +50,6 @@ def _payload(fingerprint: str, alertname: str) -> bytes:
     return json.dumps(document).encode()
 
 
-class _Sink:
-    """What a real HTTP receiver on 127.0.0.1 was sent: (path, JSON body) per request."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: list[tuple[str, Any]] = []
-        self.port = 0
-
-
-@contextmanager
-def running_sink() -> Iterator[_Sink]:
-    """A receiver answering 200 to every POST, stopped on exit."""
-    sink = _Sink()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-            with sink.lock:
-                sink.requests.append((self.path, body))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Stay quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sink.port = int(server.server_address[1])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _requests(sink: _Sink, path: str) -> list[Any]:
-    """The JSON bodies posted to `path`."""
-    with sink.lock:
-        return [body for p, body in sink.requests if p == path]
-
-
 def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_path: Path) -> None:
     """A matching webhook posts to the receiver once (redeliveries do not), a schedule fires after a refresh, and
     after a clean stop the store holds each run with an intact audit chain."""
@@ -111,14 +65,14 @@ def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_pat
         try:
             status, _, _ = http(serve.url + "/alertmanager", _payload("fp-1", "BurnRateFast"))
             assert status == 200
-            wait_for("the page step", lambda: _requests(sink, "/page") or None)
+            wait_for("the page step", lambda: sink.bodies("/page") or None)
             for body in (_payload("fp-1", "BurnRateFast"), _payload("fp-2", "DiskFull")):
                 assert http(serve.url + "/alertmanager", body)[0] == 200
-            wait_for("the scheduled step", lambda: _requests(sink, "/weekly") or None)
+            wait_for("the scheduled step", lambda: sink.bodies("/weekly") or None)
         finally:
             serve.stop()
-        pages = _requests(sink, "/page")
-        weekly = _requests(sink, "/weekly")
+        pages = sink.bodies("/page")
+        weekly = sink.bodies("/weekly")
     assert serve.process.returncode == 0, serve.log.read_text()
     assert pages == [{"alert": "fp-1"}]
     with open_store(store_path, read_only=True) as store:

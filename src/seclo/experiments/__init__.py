@@ -5,14 +5,14 @@ See docs/experiments.md for the file format, the faults and probes, verdicts and
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 # `faults` and `probes` name both a subpackage and a registry function; the function wins, as it always has. The
 # subpackages are imported first (they are empty) so that importing one later cannot rebind the name.
 import seclo.experiments.faults
 import seclo.experiments.probes  # noqa: F401 - see above
 from seclo.experiments.registry import faults, get_fault, get_probe, probes
+from seclo.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from seclo.experiments.faults.interface import Fault, FaultError, FaultParams, Undo
@@ -83,11 +83,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name of `_LAZY` on first use."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'seclo.experiments' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

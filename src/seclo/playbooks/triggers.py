@@ -25,7 +25,7 @@ from seclo.playbooks.model import (
     SloAlertTrigger,
     Trigger,
 )
-from seclo.sli.slicing import finding_closed_at
+from seclo.sli.slicing import FINDING_NOT_COUNTED, finding_closed_at
 from seclo.store import Store
 from seclo.store.sql import run
 
@@ -247,7 +247,7 @@ def _past_sla(trigger: FindingPastSlaTrigger, signals: Signals) -> list[Occurren
         f"""WITH sla(severity, days) AS (SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]))
         SELECT {_FINDING_COLUMNS}, sla.days, f.opened_at + to_days(sla.days) AS due_at
         FROM findings AS f JOIN sla USING (severity)
-        WHERE f.status NOT IN ('false_positive', 'accepted')
+        WHERE f.status NOT IN {FINDING_NOT_COUNTED}
           AND f.opened_at <= ? AND coalesce({finding_closed_at("f")} > ?, true)
           AND f.opened_at + to_days(sla.days) < ?
           AND (? OR coalesce(f.known_exploited, false))
@@ -278,7 +278,7 @@ def _past_sla(trigger: FindingPastSlaTrigger, signals: Signals) -> list[Occurren
 def _known_exploited(trigger: KnownExploitedTrigger, signals: Signals) -> list[Occurrence]:
     rows = signals.store.conn.execute(
         f"""SELECT {_FINDING_COLUMNS} FROM findings
-        WHERE coalesce(known_exploited, false) AND status NOT IN ('false_positive', 'accepted')
+        WHERE coalesce(known_exploited, false) AND status NOT IN {FINDING_NOT_COUNTED}
           AND opened_at BETWEEN ? AND ? AND coalesce({finding_closed_at("findings")} > ?, true)
         ORDER BY opened_at, finding_id""",
         [signals.at - trigger.within, signals.at, signals.at],

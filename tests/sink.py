@@ -1,4 +1,4 @@
-"""A real HTTP receiver on 127.0.0.1 that records what it is sent, for playbook tests."""
+"""A real HTTP receiver on 127.0.0.1 that records what it is sent, for the playbook and serve tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -27,6 +28,11 @@ class Sink:
         """The paths requested so far."""
         with self.lock:
             return [str(r["path"]) for r in self.requests]
+
+    def bodies(self, path: str) -> list[Any]:
+        """The JSON bodies sent to `path` so far."""
+        with self.lock:
+            return [r["body"] for r in self.requests if r["path"] == path]
 
 
 @contextmanager
