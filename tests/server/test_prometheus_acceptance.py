@@ -10,8 +10,11 @@ inserted while at least GUARD seconds of their slice remain, far more than the l
 Prometheus (refresh 1 s, plus the refresh itself, plus scrape 1 s), and the test checks each batch was
 scraped inside its slice. The `{{.window}}` source (`increase(...[1m])`) extrapolates each slice's growth
 to the whole minute from the samples inside it (about 59 of 60 s), so its event counts are up to ~2% (5%
-allowed) above the store's; both counters are scaled alike, so slice ratios and the RatioTimeslices
-attainment still agree to 1e-6.
+allowed) above the store's. The two counters are usually scaled alike, but not always: Prometheus stops a
+counter's extrapolation where the counter would reach zero, and that point is each series' own, so in the
+slice where the series start (counters near zero) good and total are scaled differently. A CI run saw the
+attainment differ by 0.0014 (0.8191 against 0.8178); the window source is held to 0.01, the counter source
+to 1e-9.
 """
 
 from __future__ import annotations
@@ -352,7 +355,7 @@ def test_store_and_prometheus_evaluations_agree(stack: Stack, tmp_path: Path) ->
     window = read_back["login-live-window"].status
     assert window is not None
     assert window.events == pytest.approx(mine.events, rel=0.05)
-    assert window.attainment == pytest.approx(mine.attainment, abs=1e-6)
+    assert window.attainment == pytest.approx(mine.attainment, abs=0.01)
     assert window.state == mine.state
 
 
