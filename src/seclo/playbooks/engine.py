@@ -14,7 +14,11 @@ UNIQUE key of playbook_runs refuses the second claim at commit. A step runs befo
 after a crash a redelivered alert may repeat a step whose claim was not yet durable (at most `max_delay` of
 them, 50 ms by default). A destructive step therefore waits until its run's claim and its step_start record are
 committed, and does not run at all when the claim was refused: destructive actions stay exactly-once and are
-never performed without their audit record on disk.
+never performed without their audit record on disk. While the recorder cannot commit, every step waits in the
+same way; once it has stopped for good, no step runs at all (nothing could be audited).
+
+A run never stays `running` because of its step: whatever a step raises, the run ends `failed` with the reason,
+and the occurrence may run again after the playbook's retry backoff (seclo.playbooks.claims).
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 from seclo.errors import ConfigError, InputError, StoreError
 from seclo.playbooks.access import HeldStore, StoreAccess
-from seclo.playbooks.actions import ActionContext, ActionError, prepare
+from seclo.playbooks.actions import ActionContext, ActionError, Prepared, StepResult, prepare
 from seclo.playbooks.alertmanager import parse_payload
 from seclo.playbooks.audit import AuditLog
+from seclo.playbooks.claims import Claims, attempt_key
 from seclo.playbooks.loader import LoadedPlaybook
 from seclo.playbooks.model import PUSHED_TRIGGERS, AlertmanagerTrigger, ManualTrigger, Playbook, Step
 from seclo.playbooks.outcomes import Guide, Observer, RunOutcome, StepOutcome, StepReport
@@ -104,6 +109,9 @@ class PlaybookRunner:
         observer: told when each step starts.
         slo_results: how SLO triggers get the SLO results (default: evaluate the workspace's slos/).
         commit_delay: how long the recorder may hold records before committing them (seconds).
+        durable_timeout: how long a step that must wait for its records to be on disk (a destructive step, or
+            any step while the recorder cannot commit) waits before it is not run (seconds).
+        clock: the current time as naive UTC (default: the system clock); the tests pin it.
 
     Raises:
         StoreError: the store cannot be read (to load the claimed occurrences).
@@ -119,6 +127,8 @@ class PlaybookRunner:
         observer: Observer | None = None,
         slo_results: Callable[[], Sequence[SloResult]] | None = None,
         commit_delay: float = 0.05,
+        durable_timeout: float = 60.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         import os  # noqa: PLC0415
 
@@ -128,6 +138,8 @@ class PlaybookRunner:
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.observer = observer
         self.slo_results = slo_results
+        self.durable_timeout = durable_timeout
+        self.clock: Callable[[], datetime] = clock or utc_now
         self.lock = threading.RLock()  # guards the in-memory state below
         declared = {name for p in playbooks for name in p.playbook.spec.secrets}
         self.redactor = Redactor.of({n: self.env[n] for n in declared if self.env.get(n)})
@@ -139,19 +151,17 @@ class PlaybookRunner:
         self._runs: dict[str, RunState] = {}  # runs in progress
         self._claims, self._starts = self._load()
 
-    def _load(self) -> tuple[set[str], dict[str, list[datetime]]]:
-        """The claimed idempotency keys, and the recent starts of each rate-limited playbook."""
+    def _load(self) -> tuple[Claims, dict[str, list[datetime]]]:
+        """The claimed occurrences, and the recent starts of each rate-limited playbook."""
         limits = [p.playbook.spec.rate_limit for p in self.playbooks.values()]
         longest = max((limit.per for limit in limits if limit is not None), default=None)
         starts: dict[str, list[datetime]] = {}
         with self.access.use() as store:
-            claims = {
-                k for (k,) in store.conn.execute("SELECT idempotency_key FROM playbook_runs").fetchall()
-            }
+            claims = Claims.load(store)
             if longest is not None:
                 rows = store.conn.execute(
                     "SELECT playbook, started_at FROM playbook_runs WHERE started_at > ? ORDER BY started_at",
-                    [utc_now() - longest],
+                    [self.clock() - longest],
                 ).fetchall()
                 for name, started in rows:
                     starts.setdefault(name, []).append(started)
@@ -168,8 +178,17 @@ class PlaybookRunner:
         self.recorder.flush()
 
     def close(self) -> None:
-        """Commit what is queued and stop the recorder (before the store is closed)."""
+        """Commit what is queued and stop the recorder (before the store is closed).
+
+        Raises:
+            StoreError: records could not be committed (the recorder stopped, or the store stayed unwritable).
+        """
         self.recorder.close()
+
+    def refusal(self) -> str | None:
+        """Why no step can run any more (the recorder stopped: nothing could be audited), or None."""
+        broken = self.recorder.broken
+        return None if broken is None else f"the playbook recorder stopped: {broken}"
 
     def __enter__(self) -> PlaybookRunner:
         return self
@@ -198,7 +217,7 @@ class PlaybookRunner:
     ) -> list[RunOutcome]:
         """Evaluate every polled trigger once (SLO alerts, policy steps, experiments, findings, schedules) and
         run what fires. This is what `seclo serve` calls on each refresh."""
-        moment = at or utc_now()
+        moment = at or self.clock()
         chosen = [self.playbook(n) for n in names] if names else list(self.playbooks.values())
         expired = [] if dry_run else self.expire_approvals(at=moment)
         with self.access.use() as store:
@@ -240,8 +259,12 @@ class PlaybookRunner:
         other triggers are evaluated now and each occurrence runs (at most once, as always)."""
         lp = self.playbook(name)
         trigger = lp.playbook.spec.trigger
+        if not dry_run:
+            load_secrets(
+                lp.playbook.spec.secrets, self.env
+            )  # a missing secret is the caller's to fix (exit 2)
         if isinstance(trigger, ManualTrigger):
-            pending = [manual_occurrence(utc_now())]
+            pending = [manual_occurrence(self.clock())]
         elif isinstance(trigger, AlertmanagerTrigger):
             if payload is None:
                 raise InputError(
@@ -252,7 +275,7 @@ class PlaybookRunner:
         else:
             with self.access.use() as store:
                 signals = Signals(
-                    self.workspace, store, at or utc_now(), write=not dry_run, slo_results=self.slo_results
+                    self.workspace, store, at or self.clock(), write=not dry_run, slo_results=self.slo_results
                 )
                 pending = occurrences(trigger, signals)
         outcomes = [self._process(lp, occ, dry_run=dry_run, polled=False, guide=guide) for occ in pending]
@@ -265,7 +288,10 @@ class PlaybookRunner:
 
         Raises:
             InputError: no such run, no such step, or the run is not waiting at that step.
+            StoreError: the recorder stopped (nothing could be audited).
         """
+        if (why := self.refusal()) is not None:
+            raise StoreError(f"run {run_id} was not approved: {why}")
         self.flush()
         with self.access.use() as store:
             rows = store.conn.execute(_WAITING + " AND r.run_id = ?", [run_id]).fetchall()
@@ -288,7 +314,7 @@ class PlaybookRunner:
             raise InputError(
                 f"run {run_id} waits at step {steps[state.next_step].name}, not {steps[index].name}"
             )
-        if requested is not None and utc_now() > requested + lp.playbook.spec.approval_timeout:
+        if requested is not None and self.clock() > requested + lp.playbook.spec.approval_timeout:
             self._expire(lp, state, requested)
             self.flush()
             raise InputError(
@@ -300,7 +326,6 @@ class PlaybookRunner:
         occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
         with self.lock:
             self._runs[run_id] = replace(state, status="running")
-            self.recorder.run_state(self._runs[run_id])
             self.audit.append(
                 "approval",
                 {"approver": approver, "note": note},
@@ -308,7 +333,9 @@ class PlaybookRunner:
                 playbook=lp.name,
                 step=steps[index].name,
             )
-        outcome = self._execute(
+            self.recorder.run_state(self._runs[run_id])
+            self._claims.update(f"{lp.name}:{state.occurrence}", "running")
+        outcome = self._guarded(
             lp, run_id, occ, context.get("steps", {}), index, state.mode, None, approved=steps[index].name
         )
         self.flush()
@@ -317,7 +344,7 @@ class PlaybookRunner:
     def expire_approvals(self, *, at: datetime | None = None) -> list[RunOutcome]:
         """End the runs whose approval request is older than their playbook's `approval_timeout`: each is
         recorded (`approval_expired`, then `run_end`) and marked `expired`. `evaluate` calls this first."""
-        moment = at or utc_now()
+        moment = at or self.clock()
         self.flush()
         with self.access.use() as store:
             rows = store.conn.execute(_WAITING).fetchall()
@@ -335,9 +362,7 @@ class PlaybookRunner:
         timeout = lp.playbook.spec.approval_timeout
         detail = f"the approval of step {step} requested at {requested:%Y-%m-%d %H:%M:%S} UTC expired after {timeout}"
         with self.lock:
-            self.recorder.run_state(
-                replace(state, status="expired", finished_at=utc_now(), failed_step=step, error=detail)
-            )
+            # The audit records first: a run the store shows ended always has its run_end (verify-audit).
             self.audit.append(
                 "approval_expired",
                 {"requested_at": requested, "timeout_seconds": timeout.total_seconds()},
@@ -346,6 +371,11 @@ class PlaybookRunner:
                 step=step,
             )
             self.audit.append("run_end", {"status": "expired"}, run_id=state.run_id, playbook=lp.name)
+            ended = self.clock()
+            self.recorder.run_state(
+                replace(state, status="expired", finished_at=ended, failed_step=step, error=detail)
+            )
+            self._claims.update(f"{lp.name}:{state.occurrence}", "expired", ended)
         log.info("playbook %s run %s: %s", lp.name, state.run_id, detail)
         context = json.loads(state.context or "{}")
         occ = Occurrence(state.trigger_type, state.occurrence, "", context.get("trigger", {}))
@@ -373,7 +403,7 @@ class PlaybookRunner:
             "secrets": secrets,
             "playbook": {"name": playbook.name, "mode": mode},
             "run": {"id": run_id, "dry_run": not real},
-            "now": utc_now().isoformat(timespec="seconds") + "Z",
+            "now": self.clock().isoformat(timespec="seconds") + "Z",
         }
 
     def _decide(
@@ -388,6 +418,13 @@ class PlaybookRunner:
             {"decision": decision, "occurrence": occ.key, "trigger": occ.trigger_type, **detail},
             playbook=lp.name,
         )
+
+    def _refused(self, playbook: Playbook, key: str, occ: Occurrence, now: datetime) -> str | None:
+        """Why the occurrence may not run (again) now, or None (call with the lock held)."""
+        retry = playbook.spec.retry
+        latest = self._claims.latest_run(key)
+        lost = latest is not None and self.recorder.lost(latest)
+        return self._claims.refusal(key, occ.key, retry.attempts, retry.backoff, now, lost=lost)
 
     def _process(  # noqa: PLR0911 - one return per decision reads clearer than nesting them
         self, lp: LoadedPlaybook, occ: Occurrence, *, dry_run: bool, polled: bool, guide: Guide | None = None
@@ -408,11 +445,16 @@ class PlaybookRunner:
         conditions = dict(checks)
         if dry_run:
             return self._plan(lp, occ, context, failed, key)
+        if (why := self.refusal()) is not None:
+            # Nothing can be audited: no claim, no step, and the caller hears why (the occurrence is not burnt).
+            log.error("playbook %s not run for %s: %s", playbook.name, self.redactor.text(occ.key), why)
+            return RunOutcome(playbook.name, occ, "error", detail=f"not run: {why}")
         with self.lock:
-            if key in self._claims:
+            started = self.clock()
+            if (refused := self._refused(playbook, key, occ, started)) is not None:
                 if not polled:
-                    self._decide(lp, occ, "duplicate", {"key": key}, polled)
-                return RunOutcome(playbook.name, occ, "duplicate", detail=f"already ran for {occ.key}")
+                    self._decide(lp, occ, "duplicate", {"key": key, "reason": refused}, polled)
+                return RunOutcome(playbook.name, occ, "duplicate", detail=refused)
             if failed:
                 self._decide(lp, occ, "conditions_false", {"conditions": conditions}, polled)
                 return RunOutcome(
@@ -422,7 +464,12 @@ class PlaybookRunner:
                 detail = f"manual playbook: run it with seclo playbook run {playbook.name} --manual"
                 self._decide(lp, occ, "manual_only", {"conditions": conditions}, polled)
                 return RunOutcome(playbook.name, occ, "manual_only", detail=detail)
-            started = utc_now()
+            missing = [n for n in playbook.spec.secrets if not self.env.get(n)]
+            if missing:
+                # Not claimed: once the secret is set, the next sighting of the occurrence runs it.
+                detail = f"the secret {missing[0]} is not set in the environment"
+                self._decide(lp, occ, "error", {"error": detail}, polled)
+                return RunOutcome(playbook.name, occ, "error", detail=detail)
             limit = playbook.spec.rate_limit
             if limit is not None:
                 since = started - limit.per
@@ -437,14 +484,14 @@ class PlaybookRunner:
             run_id = uuid.uuid4().hex[:16]
             context_text = json.dumps(self.redactor.value({"trigger": occ.fields, "steps": {}}), default=str)
             # The claim: in memory now, in the store with the recorder's next commit.
-            self._claims.add(key)
+            attempt = self._claims.take(key, run_id)
             state = RunState(
                 run_id,
                 playbook.name,
                 mode,
                 occ.trigger_type,
                 occ.key,
-                key,
+                attempt_key(key, attempt),
                 started,
                 None,
                 "running",
@@ -454,17 +501,19 @@ class PlaybookRunner:
                 context_text,
             )
             self._runs[run_id] = state
-            self.recorder.run_state(state, new=True)
-            self._decide(lp, occ, "run", {"conditions": conditions, "mode": mode, "run_id": run_id}, False)
+            # The audit records before the run's row: a run on disk always has its run_start (verify-audit).
+            decided = {"conditions": conditions, "mode": mode, "run_id": run_id, "attempt": attempt}
+            self._decide(lp, occ, "run", decided, False)
             self.audit.append(
                 "run_start",
                 {"occurrence": occ.key, "summary": occ.summary, "mode": mode, "trigger": occ.fields},
                 run_id=run_id,
                 playbook=playbook.name,
             )
+            self.recorder.run_state(state, new=True)
             self._memo.pop(key, None)
         log.info("playbook %s run %s started for %s", playbook.name, run_id, self.redactor.text(occ.summary))
-        return self._execute(lp, run_id, occ, {}, 0, mode, guide)
+        return self._guarded(lp, run_id, occ, {}, 0, mode, guide)
 
     def _plan(
         self, lp: LoadedPlaybook, occ: Occurrence, context: Mapping[str, Any], failed: list[str], key: str
@@ -473,8 +522,8 @@ class PlaybookRunner:
         playbook = lp.playbook
         if failed:
             return RunOutcome(playbook.name, occ, "conditions_false", detail="not met: " + "; ".join(failed))
-        if key in self._claims:
-            return RunOutcome(playbook.name, occ, "duplicate", detail=f"already ran for {occ.key}")
+        if (refused := self._refused(playbook, key, occ, self.clock())) is not None:
+            return RunOutcome(playbook.name, occ, "duplicate", detail=refused)
         reports = []
         for step in playbook.spec.steps:
             needs = _needs_approval(playbook, step)
@@ -504,7 +553,7 @@ class PlaybookRunner:
         text = json.dumps(self.redactor.value(dict(fields)), default=str, sort_keys=True)
         self.recorder.record(
             (
-                utc_now(),
+                self.clock(),
                 run_id,
                 playbook,
                 step,
@@ -517,7 +566,7 @@ class PlaybookRunner:
     def _durable(self, lp: LoadedPlaybook, run_id: str, step: Step, ticket: int) -> str | None:
         """Wait until the run's claim and records up to `ticket` are committed; why not, or None when they are."""
         try:
-            self.recorder.wait(ticket)
+            self.recorder.wait(ticket, self.durable_timeout)
         except StoreError as exc:
             return f"step {step.name} not started: {exc}"
         if self.recorder.lost(run_id):
@@ -544,29 +593,90 @@ class PlaybookRunner:
         error: str | None = None,
     ) -> RunOutcome:
         with self.lock:
-            self._save(
-                run_id,
-                occ,
-                outputs,
-                status=status,
-                finished_at=utc_now(),
-                failed_step=failed_step,
-                error=error,
-            )
-            del self._runs[run_id]
+            ended = self.clock()
+            self._claims.update(f"{lp.name}:{occ.key}", status, ended)
+            # The audit records before the run's row: a run the store shows ended always has its run_end.
             if error is not None:
                 self.audit.append(
                     "error", {"error": error}, run_id=run_id, playbook=lp.name, step=failed_step
                 )
             self.audit.append("run_end", {"status": status}, run_id=run_id, playbook=lp.name)
+            self._save(
+                run_id,
+                occ,
+                outputs,
+                status=status,
+                finished_at=ended,
+                failed_step=failed_step,
+                error=error,
+            )
+            del self._runs[run_id]
         log.info("playbook %s run %s %s%s", lp.name, run_id, status, f": {error}" if error else "")
         return RunOutcome(lp.name, occ, "ran", run_id, status, tuple(reports), error or "")
 
     def _load_experiment_row(self) -> None:
         """An experiment step's process could not write a store this engine holds: load the row it left."""
-        with self.access.use() as store:
-            if store.path is not None:
-                load_pending(store.conn, store.path)
+        try:
+            with self.access.use() as store:
+                if store.path is not None:
+                    load_pending(store.conn, store.path)
+        except StoreError as exc:
+            # The row stays in .seclo/pending/, which the next command that writes the store loads.
+            log.warning("the experiment's run is left in .seclo/pending/ for now: %s", exc)
+
+    def _guarded(
+        self,
+        lp: LoadedPlaybook,
+        run_id: str,
+        occ: Occurrence,
+        outputs: dict[str, Any],
+        start: int,
+        mode: str,
+        guide: Guide | None,
+        *,
+        approved: str | None = None,
+    ) -> RunOutcome:
+        """Run the steps; when the recorder stops under the run, stop it there and say so."""
+        try:
+            return self._execute(lp, run_id, occ, outputs, start, mode, guide, approved=approved)
+        except StoreError as exc:
+            with self.lock:
+                self._runs.pop(run_id, None)
+                self._claims.update(f"{lp.name}:{occ.key}", "failed", self.clock())
+            message = self.redactor.text(str(exc))
+            log.error("playbook %s run %s stopped, no further step runs: %s", lp.name, run_id, message)  # noqa: TRY400 - one line, no traceback
+            return RunOutcome(lp.name, occ, "ran", run_id, "failed", detail=message)
+
+    def _act(self, prepared: Prepared, ctx: ActionContext) -> StepResult:
+        """Run one action; what it raises is its failure (the run ends `failed`, never stays `running`)."""
+        try:
+            return prepared.execute(ctx)
+        except Exception as exc:  # an action's bug or an unforeseen input must not escape the run
+            message = self.redactor.text(f"step {ctx.step} failed: {type(exc).__name__}: {exc}")
+            return StepResult(False, message, error=message)
+
+    def _step_end(self, ctx: ActionContext, result: StepResult, seconds: float) -> tuple[str, str | None]:
+        """Audit and log a step's end; returns its summary and error, redacted."""
+        summary = self.redactor.text(result.summary)
+        error = None if result.error is None else self.redactor.text(result.error)
+        with self.lock:
+            self.audit.append(
+                "step_end",
+                {
+                    "ok": result.ok,
+                    "seconds": round(seconds, 6),
+                    "output_sha256": result.digest,
+                    "output_bytes": len(result.output),
+                    "summary": summary,
+                    "error": error,
+                },
+                run_id=ctx.run_id,
+                playbook=ctx.playbook,
+                step=ctx.step,
+            )
+        state = "ok" if result.ok else "failed"
+        log.info("playbook %s run %s step %s %s: %s", ctx.playbook, ctx.run_id, ctx.step, state, summary)
+        return summary, error
 
     def _execute(
         self,
@@ -587,8 +697,13 @@ class PlaybookRunner:
             try:
                 context = self._context(playbook, occ, outputs, run_id, mode, real=True)
                 prepared = prepare(step, _Render(context))
-            except (PlaybookTemplateError, ActionError, ConfigError) as exc:
-                message = self.redactor.text(f"step {step.name}: {exc}")
+            except (
+                Exception
+            ) as exc:  # whatever a step's rendering raises ends the run `failed`, not the engine
+                known = isinstance(exc, PlaybookTemplateError | ActionError | ConfigError)
+                message = self.redactor.text(
+                    f"step {step.name}: {'' if known else type(exc).__name__ + ': '}{exc}"
+                )
                 reports.append(StepReport(step.name, step.type, "failed", message, error=message))
                 return self._finish(lp, run_id, occ, outputs, "failed", reports, step.name, message)
             action = self.redactor.value(prepared.describe())
@@ -634,52 +749,30 @@ class PlaybookRunner:
                     playbook=playbook.name,
                     step=step.name,
                 )
-            if step.destructive and (why := self._durable(lp, run_id, step, ticket)) is not None:
+            # A destructive step waits for its records to be on disk; so does every step while the recorder
+            # cannot commit (no step runs unaudited beyond the usual commit delay).
+            durable = step.destructive or self.recorder.failing is not None
+            if durable and (why := self._durable(lp, run_id, step, ticket)) is not None:
                 reports.append(StepReport(step.name, step.type, "failed", why, action, needs, why))
                 return self._finish(lp, run_id, occ, outputs, "failed", reports, step.name, why)
             if self.observer is not None:
                 self.observer.step_started(run_id, playbook.name, step.name, occ)
             log.info("playbook %s run %s step %s started", playbook.name, run_id, step.name)
             began = time.monotonic()
-            result = prepared.execute(
-                ActionContext(
-                    run_id,
-                    playbook.name,
-                    step.name,
-                    step.timeout.total_seconds(),
-                    self.workspace.root,
-                    partial(self._record, run_id, playbook.name, step.name),
-                )
+            ctx = ActionContext(
+                run_id,
+                playbook.name,
+                step.name,
+                step.timeout.total_seconds(),
+                self.workspace.root,
+                partial(self._record, run_id, playbook.name, step.name),
+                self.redactor.text,
             )
-            seconds = time.monotonic() - began
+            result = self._act(prepared, ctx)
             if step.type == "experiment":
                 self._load_experiment_row()
             outputs[step.name] = self.redactor.value(result.values)
-            summary = self.redactor.text(result.summary)
-            error = None if result.error is None else self.redactor.text(result.error)
-            with self.lock:
-                self.audit.append(
-                    "step_end",
-                    {
-                        "ok": result.ok,
-                        "seconds": round(seconds, 6),
-                        "output_sha256": result.digest,
-                        "output_bytes": len(result.output),
-                        "summary": summary,
-                        "error": error,
-                    },
-                    run_id=run_id,
-                    playbook=playbook.name,
-                    step=step.name,
-                )
-            log.info(
-                "playbook %s run %s step %s %s: %s",
-                playbook.name,
-                run_id,
-                step.name,
-                "ok" if result.ok else "failed",
-                summary,
-            )
+            summary, error = self._step_end(ctx, result, time.monotonic() - began)
             if not result.ok:
                 reports.append(StepReport(step.name, step.type, "failed", summary, action, needs, error))
                 return self._finish(lp, run_id, occ, outputs, "failed", reports, step.name, error)

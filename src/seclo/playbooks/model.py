@@ -29,6 +29,7 @@ __all__ = [
     "Mode",
     "Playbook",
     "RateLimit",
+    "Retry",
     "ScheduleTrigger",
     "SloAlertTrigger",
     "Step",
@@ -187,6 +188,8 @@ class HttpStep(_Step):
     body: JsonValue = None
     retries: int = Field(default=3, ge=0, le=10)
     backoff: Span = timedelta(milliseconds=500)
+    # A 3xx answer fails the step unless this is set; even then credentials never go to another origin.
+    follow_redirects: bool = False
 
 
 class StoreStep(_Step):
@@ -227,6 +230,14 @@ class RateLimit(_Strict):
     per: Span
 
 
+class Retry(_Strict):
+    """How often an occurrence whose run failed runs again: `attempts` runs in all, attempt n + 1 no earlier
+    than `backoff x 2^(n - 1)` after attempt n failed (seclo.playbooks.claims)."""
+
+    attempts: int = Field(default=3, ge=1, le=20)
+    backoff: Span = timedelta(seconds=30)
+
+
 class Metadata(_Strict):
     """Kubernetes-style metadata."""
 
@@ -242,6 +253,7 @@ class PlaybookSpec(_Strict):
     conditions: list[str] = Field(default_factory=list)
     secrets: list[Annotated[str, Field(pattern=ENV_NAME)]] = Field(default_factory=list)
     rate_limit: RateLimit | None = None
+    retry: Retry = Field(default_factory=Retry)
     # An approval not given within this long expires: the run ends `expired` and can no longer be approved.
     approval_timeout: Span = timedelta(hours=24)
     steps: list[Step] = Field(min_length=1)

@@ -14,8 +14,13 @@ Guarantees:
 - Idempotency: a new run whose key another process stored meanwhile is not inserted; it is reported as a lost
   claim (`lost`), and the engine stops that run before any destructive step (it waits for `wait` first).
 - Durability: `wait(ticket)` returns once everything queued up to that ticket is committed; `flush()` waits
-  for everything queued so far. A batch that cannot be committed (the store is locked by another process) is
-  kept and retried.
+  for everything queued so far. A batch that cannot be committed because the store is busy or cannot be opened
+  (locked by another process, a write conflict, an I/O error) is kept and retried; meanwhile `failing` says why,
+  and the engine runs no step until its records are on disk.
+- Failure: any other error (a bug, a table that is gone) stops the recorder for good: `broken` says why, the
+  `stopped` event is set, queueing raises StoreError and waiting returns at once with it. The engine then runs
+  no further step, since none could be audited. Text UTF-8 cannot encode (lone surrogates from a JSON payload)
+  is escaped when it is queued (seclo.playbooks.chain.storable), so data alone never stops the recorder.
 """
 
 from __future__ import annotations
@@ -25,14 +30,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from seclo.errors import SecloError, StoreError
-from seclo.playbooks.chain import GENESIS, record_hash
+from seclo.errors import StoreError
+from seclo.playbooks.chain import GENESIS, record_hash, storable
 from seclo.store import Store
 
 __all__ = ["AuditItem", "Recorder", "RunState"]
@@ -42,6 +47,9 @@ log = logging.getLogger("seclo.playbooks")
 # Rows per INSERT statement (DuckDB binds every parameter of a statement at once).
 _CHUNK = 200
 _RETRY = 0.5
+# Errors that pass: the store is held by another process, a concurrent write conflicted, the disk hiccupped. A
+# batch failing with one of them is retried; any other error stops the recorder (retrying cannot help).
+_TRANSIENT = (StoreError, duckdb.IOException, duckdb.TransactionException, duckdb.ConstraintException)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,18 @@ class _RecordRow:
 
 
 _Item = AuditItem | _RunWrite | _RecordRow
+
+
+def _storable(item: _Item) -> _Item:
+    """The item with every text made encodable (lone surrogates escaped), so no batch fails on its data."""
+    if isinstance(item, _RecordRow):
+        return _RecordRow(tuple(storable(v) for v in item.row))
+    if isinstance(item, _RunWrite):
+        state = item.state
+        changes = {f.name: storable(getattr(state, f.name)) for f in fields(state)}
+        return _RunWrite(replace(state, **changes), item.new)
+    return replace(item, **{f.name: storable(getattr(item, f.name)) for f in fields(item)})
+
 
 _RUN_TYPES = (
     "VARCHAR",
@@ -156,14 +176,34 @@ class Recorder:
         self._urgent = False
         self._closing = False
         self._failure: str | None = None
+        self._broken: str | None = None
+        self.stopped = threading.Event()  # set when the recorder has stopped for good (see `broken`)
         self._lost: set[str] = set()
         self._thread: threading.Thread | None = None
         self.commits = 0
 
     # Queueing ------------------------------------------------------------------------------------------------
 
-    def _put(self, item: _Item) -> int:
+    @property
+    def broken(self) -> str | None:
+        """Why the recorder stopped for good (nothing more can be recorded), or None while it works."""
         with self._cond:
+            return self._broken
+
+    @property
+    def failing(self) -> str | None:
+        """Why the last commit failed while it is being retried (or the recorder stopped), else None."""
+        with self._cond:
+            return self._broken or self._failure
+
+    def _refusal(self) -> StoreError:
+        return StoreError(f"the playbook recorder stopped, nothing more can be recorded: {self._broken}")
+
+    def _put(self, item: _Item) -> int:
+        item = _storable(item)
+        with self._cond:
+            if self._broken is not None:
+                raise self._refusal()
             if self._closing:
                 raise StoreError("the playbook recorder is closed")
             if not self._pending:
@@ -196,13 +236,16 @@ class Recorder:
         """Return once everything queued up to `ticket` is committed.
 
         Raises:
-            StoreError: not committed within `timeout` seconds (the store stays locked, or cannot be written).
+            StoreError: not committed within `timeout` seconds (the store stays locked, or cannot be written),
+                or the recorder stopped.
         """
         deadline = time.monotonic() + timeout
         with self._cond:
             self._urgent = True
             self._cond.notify_all()
             while self._committed < ticket:
+                if self._broken is not None:
+                    raise self._refusal()
                 left = deadline - time.monotonic()
                 if left <= 0:
                     reason = f": {self._failure}" if self._failure else ""
@@ -222,7 +265,12 @@ class Recorder:
             return run_id in self._lost
 
     def close(self, timeout: float = 60.0) -> None:
-        """Commit what is queued and stop the thread."""
+        """Commit what is queued and stop the thread.
+
+        Raises:
+            StoreError: what was queued could not be committed (the recorder stopped, or the store stayed
+                unwritable for `timeout` seconds); the records lost are logged.
+        """
         try:
             self.flush(timeout)
         finally:
@@ -253,11 +301,27 @@ class Recorder:
                     self._cond.wait()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # whatever stops the thread must stop the steps with it
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+            with self._cond:
+                self._broken = message
+                lost_count = self._queued - self._committed
+                self._cond.notify_all()
+            self.stopped.set()
+            log.error(  # noqa: TRY400 - one line for the log, not a traceback
+                "the playbook recorder stopped, %d records are not written and no further step runs: %s",
+                lost_count,
+                message,
+            )
+
+    def _loop(self) -> None:
         while (batch := self._take()) is not None:
             while True:
                 try:
                     lost = self._commit(batch)
-                except (SecloError, duckdb.Error) as exc:
+                except _TRANSIENT as exc:
                     message = str(exc).splitlines()[0]
                     with self._cond:
                         first, self._failure = self._failure is None, message

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from seclo.errors import SecloError
 
-__all__ = ["ActionContext", "ActionError", "Prepared", "Renderer", "StepResult"]
+__all__ = ["ActionContext", "ActionError", "Prepared", "Renderer", "StepResult", "clip"]
 
 
 class ActionError(SecloError):
@@ -43,6 +43,8 @@ class ActionContext:
         timeout: seconds the step may take in all (retries included).
         workspace: the workspace folder (commands run there).
         record: appends a record to the store's playbook_records (kind, subject, fields).
+        redact: replaces secrets in a text; an action redacts before it cuts a text short, so no part of a
+            secret is left at the cut (the engine redacts everything again, which changes nothing more).
     """
 
     run_id: str
@@ -51,6 +53,12 @@ class ActionContext:
     timeout: float
     workspace: Path
     record: Callable[[str, str, Mapping[str, Any]], None]
+    redact: Callable[[str], str] = str
+
+
+def clip(text: str, limit: int, redact: Callable[[str], str]) -> str:
+    """The first `limit` characters of `text` once its secrets are redacted (redact, then truncate)."""
+    return redact(text)[:limit]
 
 
 @dataclass(frozen=True, slots=True)
