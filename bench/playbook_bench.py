@@ -93,6 +93,10 @@ class NaiveRunner:
             with PlaybookRunner(self.ws, store, playbooks, env={}, observer=self.observer) as runner:
                 return runner.handle_alertmanager(payload)
 
+    def refusal(self) -> str | None:
+        """Each webhook opens its own engine: nothing outlives it to refuse."""
+        return None
+
 
 def _sink() -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):

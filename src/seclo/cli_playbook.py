@@ -42,7 +42,8 @@ def _log_to_workspace(ws: Workspace) -> None:
     if any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in logger.handlers):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    # backslashreplace: a lone surrogate from a webhook's JSON is written escaped, never dropped with an error.
+    handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -68,7 +69,7 @@ def _runner(workspace: Path | None, *, dry_run: bool = False) -> Iterator[Playbo
 
 
 def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
-    """Print each outcome; return 1 when a run failed."""
+    """Print each outcome; return 1 when a run failed or an occurrence could not be run (decision error)."""
     if not outcomes:
         click.echo("nothing triggered")
     failed = False
@@ -83,7 +84,7 @@ def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
             click.echo(f"  {number}. {step.name} [{step.type}] {step.outcome}: {step.summary}")
             if verbose and step.action:
                 click.echo("     " + json.dumps(step.action, sort_keys=True, default=str))
-        failed = failed or outcome.status == "failed"
+        failed = failed or outcome.status == "failed" or outcome.decision == "error"
     return 1 if failed else 0
 
 
@@ -353,7 +354,8 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
     """Receive Alertmanager webhooks (POST, v4 JSON) and run the playbooks they trigger, until interrupted.
 
     Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
-    POST /alertmanager.
+    POST /alertmanager. When runs can no longer be audited (the recorder stopped), webhooks get 503 and the
+    command stops with a non-zero exit: no step runs unaudited.
 
     Example: seclo playbook listen --port 9095
     """
@@ -365,13 +367,19 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
         raise KeyboardInterrupt
 
     with _runner(workspace) as runner:
-        receiver = AlertmanagerReceiver(runner, host, port)
+        receiver = AlertmanagerReceiver(runner, host, port).start()
         # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
         signal.signal(signal.SIGTERM, _terminate)
         click.echo(f"listening on http://{host}:{receiver.port}/", err=True)
         try:
-            receiver.serve_forever()
+            # The main thread waits for a signal, or for the recorder to stop (then nothing could be audited).
+            while not runner.recorder.stopped.wait(0.5):
+                pass
         except KeyboardInterrupt:
             pass
         finally:
             receiver.close()
+        if (why := runner.refusal()) is not None:
+            # Closing the engine below then fails too (exit 2), naming the records that were not written.
+            click.echo(f"stopped: {why}", err=True)
+            raise click.exceptions.Exit(1)

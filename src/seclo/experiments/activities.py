@@ -13,8 +13,6 @@ import inspect
 import json
 import os
 import shutil
-import signal
-import subprocess
 import threading
 import time
 import traceback
@@ -39,6 +37,7 @@ from seclo.experiments.model import (
 from seclo.experiments.registry import get_probe
 from seclo.experiments.tolerance import default_success, within_tolerance
 from seclo.experiments.variables import Variables, substitute
+from seclo.process_group import ProcessHalted, ProcessTimedOut, communicate
 from seclo.userfile import format_loc
 
 __all__ = ["ActivityFailed", "ActivityRun", "execute", "probe_params", "run_provider", "seclo_baseline"]
@@ -129,38 +128,17 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-# How often a process activity checks whether its run was stopped (seconds).
-_HALT_POLL = 0.05
-
-
 def _communicate(
     command: str | list[str], shell: bool, limit: float | None, halt: threading.Event | None
 ) -> tuple[int, bytes, bytes]:
     """Run the command to its end; kill it and its children past `limit` seconds, once `halt` is set (the run
     was stopped while it ran in the background), or when the run is stopped in this thread (RunStopped)."""
-    end = None if limit is None else time.monotonic() + limit
-    with subprocess.Popen(  # noqa: S603 - the experiment author's command, as Chaos Toolkit runs it
-        command, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0
-    ) as process:
-        try:
-            while True:
-                left = None if end is None else max(0.0, end - time.monotonic())
-                step = left if halt is None else (_HALT_POLL if left is None else min(_HALT_POLL, left))
-                try:
-                    out, err = process.communicate(timeout=step)
-                except subprocess.TimeoutExpired:
-                    if halt is not None and halt.is_set():
-                        raise ActivityFailed("stopped with the run") from None
-                    if end is not None and time.monotonic() >= end:
-                        raise ActivityFailed("process activity took too long to complete") from None
-                else:
-                    return process.returncode, out, err
-        except BaseException:
-            # Its whole process group (its own): a shell's children too, which would otherwise run on
-            # and keep the pipes open.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            raise
+    try:
+        return communicate(command, shell=shell, limit=limit, halt=halt)
+    except ProcessHalted:
+        raise ActivityFailed("stopped with the run") from None
+    except ProcessTimedOut:
+        raise ActivityFailed("process activity took too long to complete") from None
 
 
 def _process(

@@ -17,10 +17,13 @@ from typing import Any
 
 from seclo.errors import ExperimentError
 from seclo.experiments.model import EnvValue, Experiment
+from seclo.secret_forms import encoded_forms, redact_base64
 
 __all__ = ["REDACTED", "Redactor", "Variables", "resolve_variables", "substitute"]
 
 REDACTED = "***"
+# Secrets this short are not looked for inside base64 runs: they would turn up by chance in what a run decodes to.
+_BASE64_MIN = 4
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
 
@@ -84,8 +87,13 @@ class Variables:
 
     def redactor(self) -> Redactor:
         """A redactor for every secret value, and every configuration value read from the environment."""
-        values = [str(v) for scope in self.secrets.values() for v in scope.values() if v not in (None, "")]
-        return Redactor(tuple(sorted(set(values), key=len, reverse=True)))
+        values = {str(v) for scope in self.secrets.values() for v in scope.values() if v not in (None, "")}
+        forms = {form for value in values for form in encoded_forms(value)}
+        raw = {v.encode("utf-8", "surrogatepass") for v in values}
+        return Redactor(
+            tuple(sorted(forms, key=len, reverse=True)),
+            tuple(sorted((r for r in raw if len(r) >= _BASE64_MIN), key=len, reverse=True)),
+        )
 
 
 def resolve_variables(experiment: Experiment, env: Mapping[str, str] | None = None) -> Variables:
@@ -127,15 +135,21 @@ def substitute(data: Any, variables: Variables) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Redactor:
-    """Replaces secret values wherever they appear, so they reach neither the journal nor the terminal."""
+    """Replaces secret values wherever they appear, so they reach neither the journal nor the terminal.
+
+    Attributes:
+        secrets: every form of every secret to replace (as written, JSON-escaped, URL-encoded), longest first.
+        encoded: the secrets' UTF-8 bytes, for base64 runs holding them (Basic auth headers), longest first.
+    """
 
     secrets: tuple[str, ...]
+    encoded: tuple[bytes, ...] = ()
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced by ***."""
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return text
+        return redact_base64(text, dict.fromkeys(self.encoded, REDACTED)) if self.encoded else text
 
     def data(self, data: Any) -> Any:
         """A copy of JSON-like `data` with every secret in its strings (keys and values) replaced."""

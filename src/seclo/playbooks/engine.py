@@ -45,7 +45,13 @@ from seclo.playbooks.model import PUSHED_TRIGGERS, AlertmanagerTrigger, ManualTr
 from seclo.playbooks.outcomes import Guide, Observer, RunOutcome, StepOutcome, StepReport
 from seclo.playbooks.recorder import Recorder, RunState
 from seclo.playbooks.redaction import Redactor, load_secrets, placeholder
-from seclo.playbooks.templates import PlaybookTemplateError, evaluate_condition, render_text, render_value
+from seclo.playbooks.templates import (
+    PlaybookTemplateError,
+    evaluate_condition,
+    render_text,
+    render_url,
+    render_value,
+)
 from seclo.playbooks.triggers import (
     Occurrence,
     Signals,
@@ -88,6 +94,9 @@ class _Render:
 
     def text(self, template: str) -> str:
         return render_text(template, self.context)
+
+    def url(self, template: str) -> str:
+        return render_url(template, self.context)
 
     def value(self, value: Any) -> Any:
         return render_value(value, self.context)

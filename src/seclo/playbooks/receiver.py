@@ -34,6 +34,9 @@ class WebhookHandler(Protocol):
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         """Run the playbooks the payload triggers."""
 
+    def refusal(self) -> str | None:
+        """Why no playbook can run any more (its runs could not be audited), or None."""
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -68,6 +71,10 @@ class AlertmanagerReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 arrived = time.perf_counter()
+                if (why := receiver.runner.refusal()) is not None:
+                    # Alertmanager retries a 5xx: the alert is not lost while nothing can be audited here.
+                    self._reply(503, {"error": why})
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > _MAX_BODY:
                     self._reply(413, {"error": "payload too large"})

@@ -1,18 +1,21 @@
 """Secrets come from the environment and never leave seclo in clear: every text seclo records or prints about a
-run passes through a Redactor first."""
+run passes through a Redactor first, in full: a text is redacted before it is cut short (`clip`), since a cut
+through a secret leaves a part no redactor recognises. The forms redacted are in seclo.secret_forms (as written,
+JSON-escaped, URL-encoded, and base64 of any text holding it, such as a Basic `Authorization` header)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from seclo.errors import ConfigError
+from seclo.secret_forms import encoded_forms, redact_base64
 
 __all__ = ["Redactor", "load_secrets", "placeholder"]
+
+_BASE64_MIN = 4
 
 
 def placeholder(name: str) -> str:
@@ -40,28 +43,39 @@ def load_secrets(names: Iterable[str], env: Mapping[str, str] | None = None) -> 
 
 @dataclass(frozen=True, slots=True)
 class Redactor:
-    """Replaces secret values (and their JSON- and URL-encoded forms) with `[secret NAME]`."""
+    """Replaces secret values (and their JSON-, URL- and base64-encoded forms) with `[secret NAME]`."""
 
     pairs: tuple[tuple[str, str], ...] = ()
+    # Each secret's UTF-8 bytes -> its placeholder, for base64 runs (secrets of 4 bytes or more: a shorter one
+    # would turn up by chance in the bytes any long base64 run decodes to).
+    encoded: tuple[tuple[bytes, str], ...] = ()
 
     @classmethod
     def of(cls, secrets: Mapping[str, str]) -> Redactor:
         """A redactor for these name -> value secrets."""
         pairs: set[tuple[str, str]] = set()
+        encoded: dict[bytes, str] = {}
         for name, value in secrets.items():
             if not value:
                 continue
-            for form in (value, json.dumps(value)[1:-1], quote(value, safe=""), quote_plus(value)):
-                pairs.add((form, name))
+            pairs |= {(form, name) for form in encoded_forms(value)}
+            raw = value.encode("utf-8", "surrogatepass")
+            if len(raw) >= _BASE64_MIN:
+                encoded[raw] = placeholder(name)
         # Longest first, so a secret that contains another is replaced whole.
-        return cls(tuple(sorted(pairs, key=lambda p: (-len(p[0]), p))))
+        ordered = sorted(encoded.items(), key=lambda p: (-len(p[0]), p))
+        return cls(tuple(sorted(pairs, key=lambda p: (-len(p[0]), p))), tuple(ordered))
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced."""
         for value, name in self.pairs:
             if value in text:
                 text = text.replace(value, placeholder(name))
-        return text
+        return redact_base64(text, dict(self.encoded)) if self.encoded else text
+
+    def clip(self, text: str, limit: int) -> str:
+        """The first `limit` characters of `text` once redacted: redact, then truncate, never the other way."""
+        return self.text(text)[:limit]
 
     def value(self, value: Any) -> Any:
         """A JSON-like value with every string redacted."""

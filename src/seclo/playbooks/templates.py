@@ -4,6 +4,11 @@ The sandbox stops templates from reaching Python internals (attributes starting 
 StrictUndefined turns a misspelt field into an error instead of an empty string. Templates see `trigger` (the
 occurrence's fields), `steps` (earlier steps' outputs), `secrets` (only the names the playbook declares),
 `playbook` and `run`.
+
+In a URL every value a template inserts is percent-encoded (as RFC 6570's simple expansion does), so a label
+holding a space, a line break, `é`, `/`, `?` or `&` stays one value of one path segment or query parameter and
+cannot end the request line; `{{ value | safe }}` inserts a value as it is (a whole URL from an alert). Whatever
+is still not allowed in a URL after that (a space or line break from a `safe` value) is percent-encoded too.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from seclo.errors import SecloError
 
@@ -23,10 +30,23 @@ __all__ = [
     "check_template",
     "evaluate_condition",
     "render_text",
+    "render_url",
     "render_value",
 ]
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# Characters a URL may hold as they are: RFC 3986's reserved and unreserved characters, and `%` of an escape.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
+
+
+def _url_value(value: Any) -> Any:
+    """A value inserted into a URL: percent-encoded, unless marked `safe`."""
+    return value if isinstance(value, Markup) else quote(str(value), safe="", errors="surrogatepass")
+
+
+_URL_ENV = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_url_value
+)
 
 
 class PlaybookTemplateError(SecloError):
@@ -61,6 +81,11 @@ def _compiled(text: str) -> Any:
 
 
 @lru_cache(maxsize=256)
+def _compiled_url(text: str) -> Any:
+    return _URL_ENV.from_string(text)
+
+
+@lru_cache(maxsize=256)
 def _expression(text: str) -> Any:
     return _ENV.compile_expression(text, undefined_to_none=False)
 
@@ -79,6 +104,23 @@ def render_text(text: str, context: Mapping[str, Any]) -> str:
         raise PlaybookTemplateError(f"template {text!r}: {_describe(exc)}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         raise PlaybookTemplateError(f"template {text!r}: {exc}") from None
+
+
+def render_url(text: str, context: Mapping[str, Any]) -> str:
+    """Render a URL template: each inserted value percent-encoded (unless `safe`), then anything left that a URL
+    cannot hold (spaces, line breaks, non-ASCII) percent-encoded as well.
+
+    Raises:
+        PlaybookTemplateError: as render_text.
+    """
+    if "{" in text:
+        try:
+            text = str(_compiled_url(text).render(context))
+        except TemplateError as exc:
+            raise PlaybookTemplateError(f"template {text!r}: {_describe(exc)}") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            raise PlaybookTemplateError(f"template {text!r}: {exc}") from None
+    return quote(text, safe=_URL_SAFE, errors="surrogatepass")
 
 
 def render_value(value: Any, context: Mapping[str, Any]) -> Any:

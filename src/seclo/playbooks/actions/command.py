@@ -9,6 +9,7 @@ from typing import Any
 
 from seclo.playbooks.actions.interface import ActionContext, Prepared, Renderer, StepResult
 from seclo.playbooks.model import CommandStep
+from seclo.process_group import ProcessTimedOut, communicate
 
 __all__ = ["PreparedCommand", "prepare_command", "run_args"]
 
@@ -16,32 +17,30 @@ _KEEP = 64 * 1024  # characters of stdout/stderr kept for later steps' templates
 
 
 def run_args(args: list[str], env: dict[str, str], ctx: ActionContext) -> StepResult:
-    """Run `args` in the workspace with `env` added to seclo's environment, within the step's timeout."""
+    """Run `args` in the workspace with `env` added to seclo's environment, within the step's timeout; past it,
+    the program and every child it started (its process group) are killed."""
     try:
-        done = subprocess.run(  # noqa: S603 - an argument list from the playbook, no shell
-            args,
-            cwd=ctx.workspace,
-            env={**os.environ, **env},
-            capture_output=True,
-            timeout=ctx.timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
+        code, out, err = communicate(
+            args, limit=ctx.timeout, cwd=ctx.workspace, env={**os.environ, **env}, stdin=subprocess.DEVNULL
         )
     except FileNotFoundError:
         return StepResult(False, f"{args[0]}: command not found", error=f"{args[0]}: command not found")
-    except subprocess.TimeoutExpired as exc:
-        output = (exc.stdout or b"") + (exc.stderr or b"")
-        message = f"{args[0]} did not finish within {ctx.timeout:g} s and was stopped"
-        return StepResult(False, message, output=output, error=message)
+    except ProcessTimedOut:
+        message = f"{args[0]} did not finish within {ctx.timeout:g} s and was stopped (with its children)"
+        return StepResult(False, message, error=message)
     except OSError as exc:
         return StepResult(False, f"{args[0]}: {exc.strerror}", error=f"{args[0]}: {exc.strerror}")
-    stdout = done.stdout.decode("utf-8", "replace")
-    stderr = done.stderr.decode("utf-8", "replace")
-    values = {"exit_code": done.returncode, "stdout": stdout[:_KEEP], "stderr": stderr[:_KEEP]}
-    output = done.stdout + done.stderr
-    if done.returncode != 0:
+    except ValueError as exc:  # a NUL character in an argument or variable, from a template
+        message = f"{args[0]!r} cannot be started: {exc}"
+        return StepResult(False, message, error=message)
+    # Redact, then cut: a secret the program printed across a cut leaves no part of itself behind.
+    stdout = ctx.redact(out.decode("utf-8", "replace"))
+    stderr = ctx.redact(err.decode("utf-8", "replace"))
+    values = {"exit_code": code, "stdout": stdout[:_KEEP], "stderr": stderr[:_KEEP]}
+    output = out + err
+    if code != 0:
         last = stderr.strip().splitlines()[-1:] or stdout.strip().splitlines()[-1:] or [""]
-        message = f"{args[0]} exited with {done.returncode}" + (f": {last[0][:300]}" if last[0] else "")
+        message = f"{args[0]} exited with {code}" + (f": {last[0][:300]}" if last[0] else "")
         return StepResult(False, message, values, output, message)
     first = stdout.strip().splitlines()[:1]
     return StepResult(

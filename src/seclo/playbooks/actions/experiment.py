@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from seclo.playbooks.actions.interface import ActionContext, Prepared, Renderer, StepResult
+from seclo.playbooks.actions.interface import ActionContext, Prepared, Renderer, StepResult, clip
 from seclo.playbooks.model import ExperimentStep
 
 __all__ = ["ROLLBACK_GRACE", "PreparedExperiment", "prepare_experiment", "seclo_command"]
@@ -53,8 +53,9 @@ class PreparedExperiment(Prepared):
                 stderr=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
             )
-        except OSError as exc:
-            return StepResult(False, f"{args[0]}: {exc.strerror}", error=f"{args[0]}: {exc.strerror}")
+        except (OSError, ValueError) as exc:  # ValueError: a NUL character in the rendered name
+            reason = getattr(exc, "strerror", None) or str(exc)
+            return StepResult(False, f"{args[0]}: {reason}", error=f"{args[0]}: {reason}")
         stopped = ""
         try:
             out, err = process.communicate(timeout=ctx.timeout)
@@ -79,7 +80,8 @@ class PreparedExperiment(Prepared):
         if not isinstance(document, dict):
             lines = stderr.strip().splitlines()
             problem = next((line for line in lines if not line.startswith("Tip:")), lines[0] if lines else "")
-            message = stopped or f"experiment {self.experiment}: exit {process.returncode}: {problem[:300]}"
+            problem = clip(problem, 300, ctx.redact)  # redact, then cut
+            message = stopped or f"experiment {self.experiment}: exit {process.returncode}: {problem}"
             return StepResult(False, message, {"exit_code": process.returncode}, output, message)
         values = {
             key: document.get(key)

@@ -2,24 +2,72 @@
 
 A 2xx response succeeds. 5xx, 429 and network errors are retried after backoff, 2 x backoff, 4 x backoff...
 (the usual exponential schedule), within the step's timeout; any other status fails at once.
+
+Redirects are not followed: a 3xx answer fails the step (a POST that was redirected was not delivered), unless
+the step sets `follow_redirects: true`. Even then, a redirect to another origin (scheme, host and port) drops
+every header the step set but Content-Type and Accept, so an Authorization header (or any other that carries a
+secret) never reaches a host the playbook did not name.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
 
-from seclo.playbooks.actions.interface import ActionContext, ActionError, Prepared, Renderer, StepResult
+from seclo.playbooks.actions.interface import (
+    ActionContext,
+    ActionError,
+    Prepared,
+    Renderer,
+    StepResult,
+    clip,
+)
 from seclo.playbooks.model import HttpStep
 
 __all__ = ["PreparedHttp", "prepare_http"]
 
 _KEEP = 64 * 1024
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# Headers that may follow a redirect to another origin: they describe the body, never who is asking.
+_CROSS_ORIGIN_HEADERS = frozenset({"content-type", "accept", "user-agent"})
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
+
+
+class _Redirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only when the step allows it, and never takes credentials to another origin."""
+
+    def __init__(self, follow: bool) -> None:
+        self.follow = follow
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if not self.follow:
+            return None  # urllib then raises HTTPError with the 3xx status: the step fails with it
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            for name in list(new.headers):
+                if name.lower() not in _CROSS_ORIGIN_HEADERS:
+                    del new.headers[name]
+            new.unredirected_hdrs.clear()
+        return new
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +80,7 @@ class PreparedHttp(Prepared):
     body: Any
     retries: int
     backoff: float
+    follow_redirects: bool = False
 
     def describe(self) -> dict[str, Any]:
         """Method, URL, headers and body."""
@@ -43,8 +92,9 @@ class PreparedHttp(Prepared):
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(self.url, data=data, headers=headers, method=self.method)  # noqa: S310
+        opener = urllib.request.build_opener(_Redirects(self.follow_redirects))
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
+            with opener.open(request, timeout=timeout) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read()
@@ -62,16 +112,22 @@ class PreparedHttp(Prepared):
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 problem = f"{self.method} {self.url}: {reason}"
+            except (http.client.HTTPException, ValueError) as exc:
+                # Not HTTP, or a request urllib refuses to send: retrying cannot help.
+                problem = f"{self.method} {self.url}: {type(exc).__name__}: {exc}"
+                return StepResult(False, problem, {"attempts": attempt + 1}, b"", problem)
             else:
-                text = body.decode("utf-8", "replace")
+                text = clip(body.decode("utf-8", "replace"), _KEEP, ctx.redact)
                 try:
                     parsed = json.loads(text) if text.strip() else None
                 except ValueError:
                     parsed = None
-                values = {"status": status, "body": text[:_KEEP], "json": parsed, "attempts": attempt + 1}
+                values = {"status": status, "body": text, "json": parsed, "attempts": attempt + 1}
                 if 200 <= status < 300:
                     return StepResult(True, f"{self.method} {self.url} -> {status}", values, body)
                 problem = f"{self.method} {self.url} -> {status}"
+                if 300 <= status < 400:
+                    problem += " (a redirect: not followed unless the step sets follow_redirects: true)"
                 if status not in _RETRY_STATUS:
                     return StepResult(False, problem, values, body, problem)
             if attempt >= self.retries:
@@ -86,11 +142,24 @@ class PreparedHttp(Prepared):
 
 
 def prepare_http(step: HttpStep, render: Renderer) -> PreparedHttp:
-    """Render URL, headers and body; only http and https URLs are allowed."""
-    url = render.text(step.url)
+    """Render URL (inserted values percent-encoded), headers and body; only http and https URLs are allowed,
+    and no header may hold a line break (it would end the header and start another)."""
+    url = render.url(step.url)
     if not url.startswith(("http://", "https://")):
-        raise ActionError(f"step {step.name}: the URL must start with http:// or https://, got {url!r}")
+        raise ActionError(
+            f"step {step.name}: the URL must start with http:// or https://, got {url!r} (values a template "
+            "inserts into a URL are percent-encoded: write {{ value | safe }} to insert a whole URL)"
+        )
     headers = {k: render.text(v) for k, v in step.headers.items()}
+    for name, value in headers.items():
+        if any(c in value for c in "\r\n\0"):
+            raise ActionError(f"step {step.name}: header {name} would hold a line break once rendered")
     return PreparedHttp(
-        step.method, url, headers, render.value(step.body), step.retries, step.backoff.total_seconds()
+        step.method,
+        url,
+        headers,
+        render.value(step.body),
+        step.retries,
+        step.backoff.total_seconds(),
+        step.follow_redirects,
     )

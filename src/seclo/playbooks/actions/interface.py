@@ -28,6 +28,9 @@ class Renderer(Protocol):
     def text(self, template: str) -> str:
         """Render one template string."""
 
+    def url(self, template: str) -> str:
+        """Render a URL template (inserted values percent-encoded)."""
+
     def value(self, value: Any) -> Any:
         """Render every string inside a JSON-like value."""
 
