@@ -325,8 +325,9 @@ def _head(value: str | None) -> tuple[int, str] | None:
 )
 @_workspace_option
 def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
-    """Check the audit trail's hash chain; exit 1 naming the first broken record. Prints the head (last record's
-    seq and hash): keep it outside the store (a ticket, a log) and pass it to --expect later.
+    """Check the audit trail's hash chain, and that every run in playbook_runs has its audit records; exit 1
+    naming the first broken record or run. Prints the head (last record's seq and hash): keep it outside the
+    store (a ticket, a log) and pass it to --expect later.
 
     Example: seclo playbook verify-audit --expect 1234:5f0c...
     """
@@ -340,7 +341,10 @@ def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
     if check.ok:
         click.echo(f"audit trail intact: {check.records} records, head {check.records}:{check.head}")
         return
-    click.echo(f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}")
+    if check.broken_seq is not None:
+        click.echo(f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}")
+    else:
+        click.echo(f"audit trail incomplete ({check.records} records): {check.reason}")
     raise click.exceptions.Exit(1)
 
 

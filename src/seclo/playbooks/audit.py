@@ -7,7 +7,7 @@ playbook recorder (seclo.playbooks.recorder), in the order they were appended.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,17 +55,21 @@ class ChainCheck:
         reason: why that record is broken.
         head: the last record's hash (GENESIS when there is none): note it somewhere else, and a later check
             with `expect` detects records removed from the end or a chain rebuilt from scratch.
+        unaudited: runs in playbook_runs whose audit records are missing (no run_start, or an ended run without
+            its run_end): records were deleted, even when what is left of the chain still links up.
     """
 
     records: int
     broken_seq: int | None = None
     reason: str = ""
     head: str = GENESIS
+    unaudited: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """True when every record links to the one before and hashes to its stored hash."""
-        return self.broken_seq is None
+        """True when every record links to the one before and hashes to its stored hash, and every run has
+        its records."""
+        return self.broken_seq is None and not self.unaudited
 
 
 def verify_chain(store: Store, expect: tuple[int, str] | None = None) -> ChainCheck:
@@ -101,4 +105,32 @@ def verify_chain(store: Store, expect: tuple[int, str] | None = None) -> ChainCh
             f"record {expect[0]}, noted earlier, is gone (records were removed)",
             prev,
         )
-    return ChainCheck(len(rows), head=prev)
+    return _cross_check(store, ChainCheck(len(rows), head=prev))
+
+
+# Runs without the records every run has: run_start (queued before the run's row), and run_end once it ended
+# (queued before its final state). The recorder commits in queue order, so a run on disk always has them.
+_UNAUDITED = """
+SELECT r.run_id, r.status FROM playbook_runs r
+LEFT JOIN (
+    SELECT run_id, count(*) FILTER (WHERE event = 'run_start') AS starts,
+        count(*) FILTER (WHERE event = 'run_end') AS ends
+    FROM playbook_audit WHERE run_id IS NOT NULL GROUP BY run_id
+) a USING (run_id)
+WHERE coalesce(a.starts, 0) = 0
+   OR (r.status IN ('succeeded', 'failed', 'expired') AND coalesce(a.ends, 0) = 0)
+ORDER BY r.started_at, r.run_id
+"""
+
+
+def _cross_check(store: Store, check: ChainCheck) -> ChainCheck:
+    """The chain holds: now check that every run in playbook_runs has its audit records."""
+    missing = store.conn.execute(_UNAUDITED).fetchall()
+    if not missing:
+        return check
+    run_id, status = missing[0]
+    reason = (
+        f"{len(missing)} of the runs in playbook_runs lack their audit records (records were deleted); "
+        f"the first: run {run_id} ({status})"
+    )
+    return replace(check, reason=reason, unaudited=tuple(str(r) for r, _ in missing))
