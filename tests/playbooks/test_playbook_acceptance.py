@@ -326,7 +326,10 @@ def test_a_noted_head_finds_records_removed_from_the_end(tmp_path: Path, sink: S
     assert _seclo(tmp_path, "playbook", "verify-audit", "--expect", head).returncode == 0
     with open_store(ws.store_path) as store:
         run(store.conn, "DELETE FROM playbook_audit WHERE seq >= ?", [seq])
-    assert _seclo(tmp_path, "playbook", "verify-audit").returncode == 0  # a shorter chain still links up
+    # What is left of the chain still links up, but runs lost their records: that is reported too.
+    cut = _seclo(tmp_path, "playbook", "verify-audit")
+    assert cut.returncode == 1
+    assert "lack their audit records" in cut.stdout
     gone = _seclo(tmp_path, "playbook", "verify-audit", "--expect", head)
     assert gone.returncode == 1
     assert "records were removed" in gone.stdout
@@ -335,6 +338,65 @@ def test_a_noted_head_finds_records_removed_from_the_end(tmp_path: Path, sink: S
     assert "broken at record 1" in other.stdout
     bad = _seclo(tmp_path, "playbook", "verify-audit", "--expect", "head")
     assert bad.returncode == 2
+
+
+def test_verify_audit_reports_runs_whose_audit_records_were_all_deleted(tmp_path: Path, sink: Sink) -> None:
+    """After `DELETE FROM playbook_audit` the (empty) chain links up, but playbook_runs still holds runs:
+    verify-audit exits 1 saying so, instead of "intact: 0 records"."""
+    ws = workspace(
+        tmp_path,
+        {"p.yaml": playbook("p", "{type: manual}", f"    - {{name: n, type: http, url: '{sink.url()}'}}\n")},
+    )
+    assert _seclo(tmp_path, "playbook", "run", "p").returncode == 0
+    assert _seclo(tmp_path, "playbook", "run", "p").returncode == 0
+    with open_store(ws.store_path) as store:
+        run(store.conn, "DELETE FROM playbook_audit")
+    emptied = _seclo(tmp_path, "playbook", "verify-audit")
+    assert emptied.returncode == 1
+    assert "incomplete (0 records): 2 of the runs" in emptied.stdout
+
+
+def test_run_with_a_missing_secret_exits_2_and_the_alert_runs_once_it_is_set(
+    tmp_path: Path, sink: Sink
+) -> None:
+    """`seclo playbook run` without the declared secret exits 2 naming it and claims nothing; with the secret
+    set, the same Alertmanager payload runs (not a duplicate) and the page is sent."""
+    steps = (
+        f"    - {{name: page, type: http, url: '{sink.url('/page')}', body: {{}}, "
+        "headers: {Authorization: 'Bearer {{ secrets.PAGER_TOKEN }}'}}\n"
+    )
+    workspace(
+        tmp_path,
+        {"p.yaml": playbook("p", "{type: alertmanager}", steps, extra="  secrets: [PAGER_TOKEN]\n")},
+    )
+    payload = tmp_path / "alert.json"
+    payload.write_text(json.dumps(alert({"alertname": "BurnRate"})), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PAGER_TOKEN"}
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seclo",
+            "playbook",
+            "run",
+            "p",
+            "--payload",
+            str(payload),
+            "--workspace",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "PAGER_TOKEN" in missing.stderr
+    sent = _seclo(tmp_path, "playbook", "run", "p", "--payload", str(payload), env={"PAGER_TOKEN": SECRET})
+    assert sent.returncode == 0
+    assert "succeeded" in sent.stdout
+    assert len(sink.bodies("/page")) == 1
 
 
 def test_an_invalid_playbook_file_names_file_line_and_field(tmp_path: Path) -> None:

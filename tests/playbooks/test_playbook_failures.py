@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +18,7 @@ from sink import Sink, running_sink
 from seclo.errors import ConfigError, StoreError
 from seclo.playbooks import PlaybookRunner, load_playbooks, verify_chain
 from seclo.playbooks.access import WorkspaceStore
+from seclo.playbooks.receiver import AlertmanagerReceiver
 from seclo.store import Store, open_store
 
 
@@ -257,3 +261,27 @@ def test_steps_that_cannot_be_sent_or_started_end_the_run_failed_with_the_reason
     assert "cannot be started" in errors["c"]
     assert sink.paths() == []
     assert rows(store, "SELECT count(*) FROM playbook_runs WHERE status = 'running'") == [(0,)]
+
+
+def test_the_receiver_answers_503_once_runs_cannot_be_audited(
+    tmp_path: Path, store: Store, sink: Sink
+) -> None:
+    """`seclo playbook listen`'s receiver answers 503 to a webhook once the recorder has stopped (Alertmanager
+    then retries it), instead of accepting an alert whose run could not be recorded."""
+    ws = workspace(tmp_path, {"p.yaml": playbook("p", "{type: alertmanager}", _notify(sink))})
+    engine = runner(ws, store)
+    receiver = AlertmanagerReceiver(engine).start()
+    try:
+        store.conn.execute("ALTER TABLE playbook_audit RENAME TO playbook_audit_gone")
+        engine.handle_alertmanager(alert({"alertname": "A"}, fingerprint="f1"))
+        engine.recorder.stopped.wait()
+        body = json.dumps(alert({"alertname": "A"}, fingerprint="f2")).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{receiver.port}/", data=body, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback
+        assert refused.value.code == 503
+        assert "recorder stopped" in refused.value.read().decode()
+    finally:
+        receiver.close()
+        with pytest.raises(StoreError):
+            engine.close()
