@@ -1,8 +1,9 @@
-"""Properties of the two things a playbook's record rests on: secrets are redacted in every form seclo writes them,
-and the audit chain detects any single change, deletion or reordering."""
+"""Properties of the two things a playbook's record rests on: secrets are redacted in every form seclo writes them
+(also when the text is then cut short), and the audit chain detects any single change, deletion or reordering."""
 
 from __future__ import annotations
 
+import base64
 import json
 import string
 from urllib.parse import quote, quote_plus
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from seclo.playbooks.access import HeldStore
 from seclo.playbooks.audit import AuditLog, verify_chain
 from seclo.playbooks.recorder import Recorder
-from seclo.playbooks.redaction import Redactor
+from seclo.playbooks.redaction import Redactor, placeholder
 from seclo.store import open_store
 from seclo.store.sql import run
 
@@ -42,6 +43,51 @@ def test_no_secret_survives_in_any_encoding(secrets: list[str], parts: list[str]
     assert redactor.text(out) == out
     document = redactor.value({"body": {"token": text, "list": [text, 3]}, text: None})
     assert all(value not in json.dumps(document, ensure_ascii=False) for value in named.values())
+
+
+# Text around secrets drawn from letters no secret and no base64 run uses, so any piece of a secret found after
+# redaction can only have come from the secret itself.
+AROUND = st.text(" \n\t,{}ωЖ→", max_size=30)
+USERS = st.text(string.ascii_lowercase, min_size=1, max_size=8)
+
+
+def _forms(value: str, user: str) -> list[str]:
+    """Every form seclo redacts: as written, JSON-escaped, URL-encoded, base64 (both alphabets) and Basic auth."""
+    raw = value.encode()
+    return [
+        value,
+        json.dumps(value)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        "Basic " + base64.b64encode(f"{user}:{value}".encode()).decode(),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secrets=st.lists(SECRET, min_size=1, max_size=3),
+    parts=st.lists(AROUND, min_size=1, max_size=5),
+    user=USERS,
+    limit=st.integers(min_value=0, max_value=400),
+)
+def test_redact_then_truncate_leaves_no_piece_of_a_secret_at_any_cut(
+    secrets: list[str], parts: list[str], user: str, limit: int
+) -> None:
+    """Cut at any length after redaction, a text holding secrets in any form (base64 and Basic auth included)
+    holds no 6-character piece of a secret or of its encoded forms, and is the redacted text's prefix."""
+    named = dict(zip(NAMES, secrets, strict=False))
+    redactor = Redactor.of(named)
+    forms = [f for v in named.values() for f in _forms(v, user)]
+    text = "".join(p + forms[i % len(forms)] for i, p in enumerate(parts)) + "".join(forms)
+    out = redactor.clip(text, limit)
+    assert out == redactor.text(text)[:limit]
+    for form in forms:
+        secret_part = form.removeprefix("Basic ")
+        for i in range(len(secret_part) - 5):
+            piece = secret_part[i : i + 6]
+            assert piece not in out or any(piece in placeholder(n) for n in NAMES)
 
 
 RECORD = st.tuples(
