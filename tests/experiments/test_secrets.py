@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from experiment_helpers import LoginServer, new_workspace, seclo_cli, write_experiment
 
+from seclo.experiments.journal import write_journal
+from seclo.experiments.variables import Variables
 from seclo.store import open_store
 from seclo.workspace import Workspace
 
@@ -94,3 +99,29 @@ def test_dry_run_prints_the_plan_without_the_secrets(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert_secret_free(done.stdout, done.stderr)
     assert "inject failed_logins into http://127.0.0.1:18099/login?token=***" in done.stdout
+
+
+def test_a_journal_holds_no_encoded_form_of_a_secret(tmp_path: Path) -> None:
+    """A journal that captured a secret as a Basic auth header, base64, URL- and JSON-encoded (a probe's
+    request echoed back) shows none of those forms: each is replaced, and the journal stays valid JSON."""
+    redactor = Variables({}, {"login": {"token": TOKEN + "é/"}}).redactor()
+    secret = TOKEN + "é/"
+    basic = base64.b64encode(f"admin:{secret}".encode()).decode()
+    journal = {
+        "run": [
+            {
+                "output": {
+                    "headers": {"Authorization": f"Basic {basic}"},
+                    "body": f"url={quote(secret, safe='')}",
+                }
+            },
+            {"output": f"token={base64.urlsafe_b64encode(secret.encode()).decode()}"},
+        ]
+    }
+    path = tmp_path / "journal.json"
+    write_journal(path, journal, redactor)
+    text = path.read_text(encoding="utf-8")
+    json.loads(text)
+    for form in (secret, TOKEN, basic, quote(secret, safe=""), json.dumps(secret)[1:-1]):
+        assert form not in text
+    assert text.count("***") == 3
