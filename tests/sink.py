@@ -74,3 +74,30 @@ def running_sink() -> Iterator[Sink]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def redirecting(target: str, code: int = 302) -> Iterator[int]:
+    """An HTTP server on 127.0.0.1 that answers every request with a redirect to `target`; yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _redirect(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(code)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = _redirect  # noqa: N815 - http.server's naming
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Stay quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -21,8 +21,10 @@ from experiment_helpers import (
     wait_for,
     write_experiment,
 )
+from sink import redirecting, running_sink
 
 from seclo.experiments.context import RunContext
+from seclo.experiments.probes.http import fetch
 from seclo.experiments.probes.interface import Observation
 from seclo.experiments.registry import get_probe
 from seclo.store import open_store
@@ -360,3 +362,19 @@ method:
     assert ctk["status"] == "failed"
     assert ctk["exception"][0].startswith(f"ActivityFailed: {url} did not answer HTTP")
     assert not port_is_open(port)
+
+
+def test_http_probe_follows_a_redirect_without_taking_its_token_to_another_origin() -> None:
+    """The http probe follows a redirect to another origin (as Chaos Toolkit does) but sends it none of the
+    headers that carry credentials: the token stays with the host the experiment named."""
+    with running_sink() as sink, redirecting(sink.url("/elsewhere")) as port:
+        status, _ = fetch(
+            f"http://127.0.0.1:{port}/health",
+            headers={"Authorization": "Bearer tok-8812", "X-Api-Key": "tok-8812", "Accept": "text/plain"},
+        )
+    assert status == 200
+    [request] = sink.requests
+    sent = {k.lower(): v for k, v in request["headers"].items()}  # type: ignore[attr-defined]
+    assert request["path"] == "/elsewhere"
+    assert "tok-8812" not in str(sent)
+    assert sent["accept"] == "text/plain"

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import base64
 import logging
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from playbook_helpers import playbook, rows, runner, workspace
-from sink import Sink, running_sink
+from sink import Sink, redirecting, running_sink
 
 from seclo.store import Store
 
@@ -25,33 +22,6 @@ def sink() -> Iterator[Sink]:
     """A running HTTP sink on 127.0.0.1 (the redirect target: another origin)."""
     with running_sink() as server:
         yield server
-
-
-@contextmanager
-def redirecting(target: str, code: int = 302) -> Iterator[int]:
-    """An HTTP server on 127.0.0.1 that answers every request with a redirect to `target`; yields its port."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _redirect(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(code)
-            self.send_header("Location", target)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_POST = _redirect  # noqa: N815 - http.server's naming
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Stay quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _auth_step(url: str, *, method: str = "POST", follow: bool = False) -> str:

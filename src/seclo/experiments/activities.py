@@ -169,6 +169,8 @@ def _http(p: HttpProvider, variables: Variables, timeout: float | None) -> Any:
     import urllib.parse  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
+    from seclo.redirects import opener  # noqa: PLC0415 - loads urllib.request: only for http activities
+
     url = str(substitute(p.url, variables))
     headers = {str(k): str(v) for k, v in (substitute(p.headers, variables) or {}).items()}
     arguments = substitute(p.arguments, variables)
@@ -188,7 +190,8 @@ def _http(p: HttpProvider, variables: Variables, timeout: float | None) -> Any:
     limit = p.timeout[-1] if isinstance(p.timeout, list) else p.timeout
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=limit or timeout or 30) as response:  # noqa: S310
+        # Redirects are followed, as Chaos Toolkit's requests does, but credentials stay on their origin.
+        with opener().open(request, timeout=limit or timeout or 30) as response:
             status, reply_headers, raw = int(response.status), dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         status, reply_headers, raw = int(exc.code), dict(exc.headers), exc.read()

@@ -13,6 +13,7 @@ from pydantic import Field
 from seclo.experiments.context import RunContext
 from seclo.experiments.durations import Seconds
 from seclo.experiments.probes.interface import Observation, Probe, ProbeParams, narrow
+from seclo.redirects import opener
 
 __all__ = ["Http", "HttpParams", "NotHttpError", "fetch"]
 
@@ -39,7 +40,8 @@ def fetch(
     """
     request = urllib.request.Request(url, method=method, headers=headers or {})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's endpoint
+        # Redirects are followed, but the probe's headers (a token) never go to another origin.
+        with opener().open(request, timeout=timeout) as response:
             return int(response.status), response.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read().decode("utf-8", errors="replace")

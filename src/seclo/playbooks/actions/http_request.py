@@ -5,8 +5,8 @@ A 2xx response succeeds. 5xx, 429 and network errors are retried after backoff, 
 
 Redirects are not followed: a 3xx answer fails the step (a POST that was redirected was not delivered), unless
 the step sets `follow_redirects: true`. Even then, a redirect to another origin (scheme, host and port) drops
-every header the step set but Content-Type and Accept, so an Authorization header (or any other that carries a
-secret) never reaches a host the playbook did not name.
+every header the step set but Content-Type and Accept (seclo.redirects), so an Authorization header (or any
+other that carries a secret) never reaches a host the playbook did not name.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import IO, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 from seclo.playbooks.actions.interface import (
     ActionContext,
@@ -29,45 +28,12 @@ from seclo.playbooks.actions.interface import (
     clip,
 )
 from seclo.playbooks.model import HttpStep
+from seclo.redirects import opener
 
 __all__ = ["PreparedHttp", "prepare_http"]
 
 _KEEP = 64 * 1024
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-# Headers that may follow a redirect to another origin: they describe the body, never who is asking.
-_CROSS_ORIGIN_HEADERS = frozenset({"content-type", "accept", "user-agent"})
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
-
-
-class _Redirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only when the step allows it, and never takes credentials to another origin."""
-
-    def __init__(self, follow: bool) -> None:
-        self.follow = follow
-
-    def redirect_request(
-        self,
-        req: urllib.request.Request,
-        fp: IO[bytes],
-        code: int,
-        msg: str,
-        headers: http.client.HTTPMessage,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        if not self.follow:
-            return None  # urllib then raises HTTPError with the 3xx status: the step fails with it
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if new is not None and _origin(newurl) != _origin(req.full_url):
-            for name in list(new.headers):
-                if name.lower() not in _CROSS_ORIGIN_HEADERS:
-                    del new.headers[name]
-            new.unredirected_hdrs.clear()
-        return new
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +58,8 @@ class PreparedHttp(Prepared):
         if data is not None:
             headers.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(self.url, data=data, headers=headers, method=self.method)  # noqa: S310
-        opener = urllib.request.build_opener(_Redirects(self.follow_redirects))
         try:
-            with opener.open(request, timeout=timeout) as response:
+            with opener(follow=self.follow_redirects).open(request, timeout=timeout) as response:
                 return int(response.status), response.read()
         except urllib.error.HTTPError as exc:
             return int(exc.code), exc.read()
