@@ -98,14 +98,22 @@ _Item = AuditItem | _RunWrite | _RecordRow
 
 
 def _storable(item: _Item) -> _Item:
-    """The item with every text made encodable (lone surrogates escaped), so no batch fails on its data."""
+    """The item with every text made encodable (lone surrogates escaped), so no batch fails on its data. Items
+    whose texts are all valid (nearly all) are returned as they are, without a copy."""
     if isinstance(item, _RecordRow):
-        return _RecordRow(tuple(storable(v) for v in item.row))
+        row = tuple(storable(v) for v in item.row)
+        return item if all(a is b for a, b in zip(row, item.row, strict=True)) else _RecordRow(row)
+    target: RunState | AuditItem = item.state if isinstance(item, _RunWrite) else item
+    changes = {
+        f.name: clean
+        for f in fields(target)
+        if (clean := storable(value := getattr(target, f.name))) is not value
+    }
+    if not changes:
+        return item
     if isinstance(item, _RunWrite):
-        state = item.state
-        changes = {f.name: storable(getattr(state, f.name)) for f in fields(state)}
-        return _RunWrite(replace(state, **changes), item.new)
-    return replace(item, **{f.name: storable(getattr(item, f.name)) for f in fields(item)})
+        return _RunWrite(replace(item.state, **changes), item.new)
+    return replace(item, **changes)
 
 
 _RUN_TYPES = (
