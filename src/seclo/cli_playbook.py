@@ -102,6 +102,13 @@ class ClickGuide:
         if step.description:
             click.echo(f"  {step.description}")
         click.echo("  " + json.dumps(action, sort_keys=True, default=str))
+        try:
+            return self._ask()
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None  # the engine ends the run `failed`, then click says "Aborted!"
+
+    @staticmethod
+    def _ask() -> tuple[ManualChoice, str]:
         notes: list[str] = []
         while True:
             choice = click.prompt(

@@ -399,6 +399,27 @@ def test_run_with_a_missing_secret_exits_2_and_the_alert_runs_once_it_is_set(
     assert len(sink.bodies("/page")) == 1
 
 
+def test_a_manual_run_abandoned_at_a_prompt_ends_failed_not_running(tmp_path: Path, sink: Sink) -> None:
+    """A manual walkthrough whose prompt gets no answer (end of input, or Ctrl-C) exits non-zero and leaves its
+    run `failed` with the reason and its records complete, not `running` forever."""
+    ws = workspace(
+        tmp_path,
+        {
+            "p.yaml": playbook(
+                "p", "{type: manual}", f"    - {{name: n, type: http, url: '{sink.url()}'}}\n", mode="manual"
+            )
+        },
+    )
+    abandoned = _seclo(tmp_path, "playbook", "run", "p", "--manual", stdin="")
+    assert abandoned.returncode != 0
+    assert sink.requests == []
+    with open_store(ws.store_path) as store:
+        assert rows(store, "SELECT status, error FROM playbook_runs") == [
+            ("failed", "interrupted (KeyboardInterrupt) before the run ended")
+        ]
+        assert verify_chain(store).ok
+
+
 def test_an_invalid_playbook_file_names_file_line_and_field(tmp_path: Path) -> None:
     """An unknown field is a usage error (exit 2) naming the file, the line and the YAML path."""
     text = playbook("p", "{type: manual}", "    - {name: n, type: command, args: ['true'], shell: true}\n")

@@ -645,9 +645,16 @@ class PlaybookRunner:
         *,
         approved: str | None = None,
     ) -> RunOutcome:
-        """Run the steps; when the recorder stops under the run, stop it there and say so."""
+        """Run the steps; when the recorder stops under the run, stop it there and say so. When the run is
+        interrupted (Ctrl-C at a manual prompt or during a step), it ends `failed` before the interruption goes
+        on, so it does not stay `running`."""
         try:
             return self._execute(lp, run_id, occ, outputs, start, mode, guide, approved=approved)
+        except KeyboardInterrupt as exc:
+            if run_id in self._runs and self.recorder.broken is None:
+                reason = f"interrupted ({type(exc).__name__}) before the run ended"
+                self._finish(lp, run_id, occ, outputs, "failed", [], None, reason)
+            raise
         except StoreError as exc:
             with self.lock:
                 self._runs.pop(run_id, None)
