@@ -269,9 +269,8 @@ class PlaybookRunner:
         lp = self.playbook(name)
         trigger = lp.playbook.spec.trigger
         if not dry_run:
-            load_secrets(
-                lp.playbook.spec.secrets, self.env
-            )  # a missing secret is the caller's to fix (exit 2)
+            # A missing secret is the caller's to fix (ConfigError: exit 2), not a failed run.
+            load_secrets(lp.playbook.spec.secrets, self.env)
         if isinstance(trigger, ManualTrigger):
             pending = [manual_occurrence(self.clock())]
         elif isinstance(trigger, AlertmanagerTrigger):
@@ -713,9 +712,8 @@ class PlaybookRunner:
             try:
                 context = self._context(playbook, occ, outputs, run_id, mode, real=True)
                 prepared = prepare(step, _Render(context))
-            except (
-                Exception
-            ) as exc:  # whatever a step's rendering raises ends the run `failed`, not the engine
+            # Whatever a step's rendering raises ends the run `failed`, not the engine.
+            except Exception as exc:
                 known = isinstance(exc, PlaybookTemplateError | ActionError | ConfigError)
                 message = self.redactor.text(
                     f"step {step.name}: {'' if known else type(exc).__name__ + ': '}{exc}"
