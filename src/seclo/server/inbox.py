@@ -94,7 +94,7 @@ def _parse(number: int, raw: bytes) -> _Line:
         records, unusable = alert_records(payload, datetime.fromisoformat(entry["received_at"]))
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = "payload." + ".".join(str(part) for part in first["loc"])
+        where = "".join(f".{part}" for part in ("payload", *first["loc"]))[1:]
         line.rejections.append(_Rejection(number, where, first["msg"], _raw(raw)))
         line.unreadable = True
     except Exception as exc:  # a line is one unit of work: whatever it holds, it is recorded and skipped
