@@ -144,7 +144,12 @@ def test_appends_from_other_processes_and_threads_survive_compactions(tmp_path: 
     writers = [
         subprocess.Popen([sys.executable, "-c", APPEND, str(folder), prefix, "150"]) for prefix in ("p", "q")
     ]
-    thread = threading.Thread(target=lambda: [inbox.accept(_payload(f"t{i}"), RECEIVED) for i in range(150)])
+
+    def append() -> None:
+        for i in range(150):
+            inbox.accept(_payload(f"t{i}"), RECEIVED)
+
+    thread = threading.Thread(target=append)
     thread.start()
     results: list[MergeResult] = []
     while thread.is_alive() or any(w.poll() is None for w in writers):
