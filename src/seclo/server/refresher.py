@@ -193,7 +193,10 @@ class Refresher:
         return ok
 
     def merge_inbox(self) -> bool:
-        """Merge pending Alertmanager payloads into the store; False when the store could not be written."""
+        """Merge pending Alertmanager payloads into the store; False when the store could not be written.
+
+        The inbox's counters in /metrics are brought up to date at once, not at the next refresh.
+        """
         if self.inbox is None or not self.inbox.pending():
             return True
         settings = self.workspace.settings.store
@@ -206,14 +209,16 @@ class Refresher:
             ):
                 result = self.inbox.merge(store)
         except SecloError as exc:
-            self._merge_errors += 1
+            self._merge_failed()
             log.warning("Alertmanager payloads wait for the store: %s", exc)
             return False
         except OSError as exc:
-            self._merge_errors += 1
+            self._merge_failed()
             log.error("cannot read the Alertmanager inbox: %s", exc)  # noqa: TRY400 - no traceback
             return False
-        self._rejected += result.rejected
+        if result.rejected:
+            self._rejected += result.rejected
+            self.exposition = Exposition.of(self._render())
         log.info(
             "merged %d inbox lines: %d new alerts, %d resolved, %d rejected",
             result.lines,
@@ -222,6 +227,10 @@ class Refresher:
             result.rejected,
         )
         return True
+
+    def _merge_failed(self) -> None:
+        self._merge_errors += 1
+        self.exposition = Exposition.of(self._render())
 
     def wake(self) -> None:
         """Ask the thread to merge the inbox now (a payload has arrived)."""
@@ -252,11 +261,11 @@ class Refresher:
             done = step()
         except Exception as exc:  # the thread must go on whatever one unit of work raises
             if what == "an inbox merge":
-                self._merge_errors += 1
+                self._merge_failed()
             else:
                 self._errors += 1
+                self.exposition = Exposition.of(self._render())
             self._unexpected(what, exc)
-            self.exposition = Exposition.of(self._render())
             return False
         self._succeeded(what)
         return done is not False
