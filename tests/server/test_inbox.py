@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+import seclo.server.inbox as inbox_module
 from seclo.errors import InputError
-from seclo.server.alertmanager import alert_records, parse_payload
+from seclo.server import alert_store
+from seclo.server.alertmanager import AlertRecord, alert_records, parse_payload
 from seclo.server.app import accepts_gzip
 from seclo.server.inbox import AlertInbox
 from seclo.store import Store
@@ -167,3 +170,29 @@ def test_unreadable_lines_are_rejected_once_with_their_line_and_the_cursor_moves
     again = inbox.merge(store)
     assert (again.new, again.rejected) == (0, 0)
     assert len(_rejected(store)) == 4
+
+
+def test_a_line_the_store_refuses_is_rejected_alone(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store refuses a batch for its data, the batch is merged line by line and only that line rejected."""
+    real = alert_store.merge_records
+
+    def refuse_poison(conn: duckdb.DuckDBPyConnection, records: list[AlertRecord]) -> tuple[int, int]:
+        # No alert seclo accepts makes DuckDB refuse it today; this stands in for one that would.
+        if any(r.fingerprint == "poison" for r in records):
+            raise duckdb.ConversionException("Could not convert")
+        return real(conn, records)
+
+    monkeypatch.setattr(inbox_module, "merge_records", refuse_poison)
+    inbox = AlertInbox(tmp_path / "inbox")
+    for fingerprint in ("a", "poison", "b"):
+        inbox.accept(_payload(_alert(fingerprint)), RECEIVED)
+    result = inbox.merge(store)
+    assert (result.lines, result.new, result.rejected) == (3, 2, 1)
+    assert store.conn.execute("SELECT fingerprint FROM alert_events ORDER BY 1").fetchall() == [
+        ("a",),
+        ("b",),
+    ]
+    assert _rejected(store) == [(2, "", "the store refused it: ConversionException: Could not convert")]
+    assert not inbox.pending()

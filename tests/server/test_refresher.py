@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from seclo.server.inbox import AlertInbox
 from seclo.server.refresher import Refresher
 from seclo.store import open_store
 from seclo.workspace import Workspace
@@ -126,3 +127,38 @@ def test_the_thread_survives_a_failing_step_after_each_refresh(tmp_path: Path) -
     finally:
         refresher.stop()
     assert refresher.refresh_errors >= 2
+
+
+def test_a_merge_that_waits_for_a_locked_store_is_counted_and_done_later(tmp_path: Path) -> None:
+    """While another process holds the store, the inbox merge fails and is counted; once freed, it merges."""
+    workspace = _workspace_with_slo(tmp_path)
+    inbox = AlertInbox(tmp_path / ".seclo" / "inbox")
+    payload = {
+        "version": "4",
+        "groupKey": "g",
+        "status": "firing",
+        "receiver": "seclo",
+        "alerts": [
+            {"status": "firing", "labels": {}, "startsAt": "2026-11-23T08:00:00Z", "fingerprint": "f"}
+        ],
+    }
+    inbox.accept(payload, datetime(2026, 11, 23, 10, tzinfo=UTC))
+    refresher = Refresher(workspace, timedelta(seconds=60), inbox)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(workspace.store_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        assert not refresher.merge_inbox()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert b"seclo_inbox_merge_errors_total 1.0" in refresher.exposition.plain
+    assert refresher.merge_inbox()
+    assert not inbox.pending()
+    assert refresher.merge_errors == 1
