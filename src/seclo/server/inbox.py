@@ -112,9 +112,9 @@ class AlertInbox:
     """The journal of accepted Alertmanager payloads of a workspace, and its merge into the store."""
 
     def __init__(self, folder: Path, compact_bytes: int = COMPACT_BYTES) -> None:
-        self.log = Journal(folder / "alertmanager.ndjson", folder / "alertmanager.offset", compact_bytes)
-        self.journal = self.log.path
-        self.cursor = self.log.cursor
+        self.file = Journal(folder / "alertmanager.ndjson", folder / "alertmanager.offset", compact_bytes)
+        self.journal = self.file.path
+        self.cursor = self.file.cursor
         self._merging = threading.Lock()
 
     def accept(self, document: object, received_at: datetime | None = None) -> None:
@@ -128,11 +128,11 @@ class AlertInbox:
         """
         moment = received_at or datetime.now(UTC)
         entry = {"received_at": moment.isoformat(), "payload": document}
-        self.log.append(json.dumps(entry, separators=(",", ":")).encode("ascii"))
+        self.file.append(json.dumps(entry, separators=(",", ":")).encode("ascii"))
 
     def pending(self) -> bool:
         """True when the journal holds lines not merged into the store yet."""
-        return self.log.pending()
+        return self.file.pending()
 
     def merge(self, store: Store) -> MergeResult:
         """Merge the journal's new lines into alert_events and incidents, a batch per transaction.
@@ -143,13 +143,13 @@ class AlertInbox:
         total = MergeResult(0, 0, 0, 0)
         with self._merging:
             while True:
-                chunk = self.log.read(BATCH_BYTES)
+                chunk = self.file.read(BATCH_BYTES)
                 parsed = [
                     _parse(chunk.start.line + i + 1, raw) for i, raw in enumerate(chunk.lines) if raw.strip()
                 ]
                 new, resolved, rejected = self._merge_lines(store, parsed) if parsed else (0, 0, 0)
                 if chunk.end != chunk.start:
-                    self.log.advance(chunk.end)
+                    self.file.advance(chunk.end)
                 unreadable = sum(p.unreadable for p in parsed)
                 total = MergeResult(
                     total.lines + len(parsed),
