@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import seclo.server.journal as journal_module
 from seclo.server.inbox import AlertInbox, MergeResult
@@ -163,3 +165,46 @@ def test_appends_from_other_processes_and_threads_survive_compactions(tmp_path: 
     assert sum(r.rejected for r in results) == 0
     assert inbox.journal.stat().st_size < 2048 + 450
     assert not inbox.pending()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+_ALERT = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from(["firing", "resolved"]),
+        "labels": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+        "startsAt": st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat()) | _JSON,
+        "endsAt": st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat()) | _JSON,
+        "fingerprint": st.text(min_size=1, max_size=10) | _JSON,
+    }
+)
+_LINE = (
+    st.binary(max_size=60).map(lambda b: b.replace(b"\n", b" "))
+    | _JSON.map(lambda d: json.dumps(d).encode())
+    | st.lists(_ALERT, max_size=3).map(
+        lambda alerts: json.dumps(
+            {"received_at": "2026-11-23T10:00:00+00:00", "payload": {**_payload("x"), "alerts": alerts}}
+        ).encode()
+    )
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE, min_size=1, max_size=6))
+def test_any_journal_line_is_merged_or_rejected_never_raised(
+    tmp_path_factory: pytest.TempPathFactory, store: Store, lines: list[bytes]
+) -> None:
+    """Whatever bytes the journal holds, the merge goes through: each alert lands or is rejected, none raises."""
+    inbox = AlertInbox(tmp_path_factory.mktemp("inbox"), compact_bytes=100)
+    inbox.journal.parent.mkdir(parents=True, exist_ok=True)
+    inbox.journal.write_bytes(b"".join(line + b"\n" for line in lines))
+    result = inbox.merge(store)
+    assert result.lines == sum(1 for line in lines if line.strip())
+    assert not inbox.pending()
+    rejected = store.conn.execute(
+        "SELECT count(*) FROM rejected WHERE source = ?", [str(inbox.journal)]
+    ).fetchall()[0][0]
+    assert rejected == result.rejected >= result.unreadable
