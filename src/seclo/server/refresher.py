@@ -108,6 +108,7 @@ class Refresher:
         self._errors = 0
         self._merge_errors = 0
         self._rejected = 0
+        self._waiting = False
         self._last_failure: dict[str, str] = {}
         self._last_success: float | None = None
         self._duration = 0.0
@@ -210,12 +211,21 @@ class Refresher:
                 result = self.inbox.merge(store)
         except SecloError as exc:
             self._merge_failed()
-            log.warning("Alertmanager payloads wait for the store: %s", exc)
+            # Retried every few seconds while the store is busy: said once, not every retry.
+            log.log(
+                logging.DEBUG if self._waiting else logging.WARNING,
+                "Alertmanager payloads wait for the store: %s",
+                exc,
+            )
+            self._waiting = True
             return False
         except OSError as exc:
             self._merge_failed()
             log.error("cannot read the Alertmanager inbox: %s", exc)  # noqa: TRY400 - no traceback
             return False
+        if self._waiting:
+            self._waiting = False
+            log.info("the store is free again; the waiting Alertmanager payloads are merged")
         if result.rejected:
             self._rejected += result.rejected
             self.exposition = Exposition.of(self._render())
