@@ -734,9 +734,9 @@ def serve_command(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    click.echo(f"seclo serve: listening on {server.url} (GET /metrics, POST /alertmanager)")
-    sys.stdout.flush()
     try:
+        click.echo(f"seclo serve: listening on {server.url} (GET /metrics, POST /alertmanager)")
+        sys.stdout.flush()
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute
+    from starlette.types import Receive, Scope, Send
 
 __all__ = ["SecloServer", "accepts_gzip", "build_app", "json_response", "serve"]
 
@@ -92,21 +93,34 @@ def build_app(policy: AccessPolicy, routes: Sequence[BaseRoute]) -> Starlette:
     )
 
 
+class _Metrics:
+    """GET /metrics as a bare ASGI app: the cached bytes, without a Request and a Response per scrape."""
+
+    def __init__(self, refresher: Refresher) -> None:
+        from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4  # noqa: PLC0415
+
+        self.refresher = refresher
+        self.content_type = CONTENT_TYPE_PLAIN_0_0_4.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exposition = self.refresher.exposition
+        encoding = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"")
+        headers = [(b"content-type", self.content_type), (b"vary", b"Accept-Encoding")]
+        if accepts_gzip(encoding.decode("latin-1")):
+            body = exposition.gzipped
+            headers.append((b"content-encoding", b"gzip"))
+        else:
+            body = exposition.plain
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def _serve_routes(
     refresher: Refresher, inbox: AlertInbox, playbooks: PlaybookService | None
 ) -> list[BaseRoute]:
-    from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4  # noqa: PLC0415
     from starlette.responses import Response  # noqa: PLC0415
     from starlette.routing import Route  # noqa: PLC0415
-
-    plain_headers = {"Vary": "Accept-Encoding"}
-    gzip_headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-
-    async def metrics(request: Request) -> Response:
-        exposition = refresher.exposition
-        if accepts_gzip(request.headers.get("accept-encoding")):
-            return Response(exposition.gzipped, headers=gzip_headers, media_type=CONTENT_TYPE_PLAIN_0_0_4)
-        return Response(exposition.plain, headers=plain_headers, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     async def index(request: Request) -> Response:
         return Response(INDEX, media_type="text/plain; charset=utf-8")
@@ -127,7 +141,7 @@ def _serve_routes(
         return json_response(200, {"status": "accepted", "alerts": len(payload.alerts)})
 
     return [
-        Route("/metrics", metrics, methods=["GET"]),
+        Route("/metrics", _Metrics(refresher), methods=["GET"]),
         Route("/", index, methods=["GET"]),
         Route("/alertmanager", alertmanager, methods=["POST"]),
     ]
@@ -159,6 +173,11 @@ class SecloServer:
     def serve_forever(self) -> None:
         """Answer requests until `close()` (from another thread), Ctrl-C or SIGTERM."""
         self.listener.serve_forever()
+
+    def start(self) -> SecloServer:
+        """Answer requests on a background thread until `close()`."""
+        self.listener.start()
+        return self
 
     def close(self) -> None:
         """Stop serving, let playbook runs in progress finish and record them, and stop the refresher."""

@@ -32,17 +32,26 @@ log = logging.getLogger(__name__)
 
 # An Alertmanager payload is 4 levels deep; 32 leaves room for any JSON a webhook sender means.
 MAX_DEPTH = 32
+_DRAINED = 4  # a refused body up to this many times the limit is read and dropped, not cut off
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class Refusal(Exception):  # noqa: N818 - it is the answer, not a failure of seclo
     """A request refused with an HTTP status and a one-line reason."""
 
-    def __init__(self, status: int, reason: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+        *,
+        close: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.headers = headers or []
+        self.close = close
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +176,9 @@ class Guard:
         if not length.strip().isdigit():
             raise Refusal(400, "the Content-Length header is not a number")
         if int(length) > limit:
-            raise Refusal(413, f"the body is over {limit} bytes")
+            # The server reads and drops a refused body after the answer, so the client can finish sending and
+            # read it; a body past a few times the limit is not worth reading: the connection is closed.
+            raise Refusal(413, f"the body is over {limit} bytes", close=int(length) > _DRAINED * limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -204,7 +215,7 @@ async def _answer(send: Send, refusal: Refusal) -> None:
         (b"content-length", str(len(body)).encode()),
         *refusal.headers,
     ]
-    if refusal.status in {411, 413}:  # the body was not read: the connection cannot carry another request
+    if refusal.close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
