@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from serve_helpers import read_store, wait_for
 
 from seclo.server import SecloServer, serve
 from seclo.server.auth import Credentials
+from seclo.server.inbox import AlertInbox
+from seclo.server.refresher import Refresher
 from seclo.store import open_store
 from seclo.workspace import Workspace
 
@@ -225,3 +227,26 @@ def test_any_request_gets_an_answer_a_4xx_with_one_line_or_accepted(
         assert 400 <= answer.status < 500, answer
         assert answer.error()
     assert request(_port(server), "GET", "/metrics").status == 200  # and it keeps answering
+
+
+class _BrokenInbox(AlertInbox):
+    """An inbox whose journal fails with an error nobody planned for (a bug, not a full disk)."""
+
+    def accept(self, document: object, received_at: datetime | None = None) -> None:
+        raise RuntimeError("a bug")
+
+
+def test_an_unexpected_error_in_a_route_is_a_500_and_the_server_goes_on(tmp_path: Path) -> None:
+    """A route that raises gets a one-line JSON 500 (logged by the server), and the next request is served."""
+    inbox = _BrokenInbox(tmp_path / "inbox")
+    refresher = Refresher(Workspace.open(tmp_path), timedelta(hours=1), inbox)
+    server = SecloServer(("127.0.0.1", 0), refresher, inbox).start()
+    try:
+        port = server.listener.port
+        answer = post_json(port, "/alertmanager", payload())
+        assert answer.status == 500
+        assert answer.error() == "internal error (logged by the server)"
+        assert request(port, "GET", "/metrics").status == 200
+        assert post_json(port, "/alertmanager", payload()).status == 500
+    finally:
+        server.close()
