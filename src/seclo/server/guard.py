@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seclo.server.auth import AccessPolicy
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # An Alertmanager payload is 4 levels deep; 32 leaves room for any JSON a webhook sender means.
 MAX_DEPTH = 32
+_INLINE = 64 * 1024  # bodies up to this size are parsed on the event loop, larger ones on a worker thread
 _DRAINED = 4  # a refused body up to this many times the limit is read and dropped, not cut off
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -138,8 +140,12 @@ class Guard:
                 body = await self._read_body(scope, receive)
                 if body is None:  # the client went away
                     return
+                if len(body) > _INLINE:  # parsing megabytes would stall every other request meanwhile
+                    document = await run_in_threadpool(parse_json, body)
+                else:
+                    document = parse_json(body)
                 state = scope.setdefault("state", {})
-                state["json"], state["arrived"] = JsonBody(body, parse_json(body)), arrived
+                state["json"], state["arrived"] = JsonBody(body, document), arrived
                 receive = _replay(body, receive)
         except Refusal as refusal:
             await _answer(send, refusal)
@@ -154,15 +160,18 @@ class Guard:
         if not policy.host_allowed(host):
             shown = host.decode("latin-1")[:100]
             raise Refusal(421, f"this server does not answer to the Host {shown!r}; see --allow-host")
-        if policy.needs_credentials(scope["method"]):
-            assert policy.credentials is not None  # noqa: S101 - needs_credentials says so
-            if not policy.credentials.accepts(_header(scope, b"authorization")):
-                client = scope.get("client") or ("?", 0)
-                log.warning(
-                    "refused %s %s from %s: no valid credentials", scope["method"], scope["path"], client[0]
-                )
-                challenges = [(b"www-authenticate", c.encode()) for c in policy.credentials.challenges()]
-                raise Refusal(401, "authentication required: send the bearer token or basic auth", challenges)
+        credentials = policy.credentials
+        if (
+            credentials is not None
+            and policy.needs_credentials(scope["method"])
+            and not credentials.accepts(_header(scope, b"authorization"))
+        ):
+            client = scope.get("client") or ("?", 0)
+            log.warning(
+                "refused %s %s from %s: no valid credentials", scope["method"], scope["path"], client[0]
+            )
+            challenges = [(b"www-authenticate", c.encode()) for c in credentials.challenges()]
+            raise Refusal(401, "authentication required: send the bearer token or basic auth", challenges)
         if scope["method"] in _WRITES:
             media = (_header(scope, b"content-type") or b"").partition(b";")[0].strip().lower()
             if media != b"application/json":
