@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # An Alertmanager payload is 4 levels deep; 32 leaves room for any JSON a webhook sender means.
 MAX_DEPTH = 32
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _INLINE = 64 * 1024  # bodies up to this size are parsed on the event loop, larger ones on a worker thread
 _DRAINED = 4  # a refused body up to this many times the limit is read and dropped, not cut off
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -106,7 +108,10 @@ def parse_json(body: bytes, max_depth: int = MAX_DEPTH) -> object:
     if body.count(b"[") + body.count(b"{") > max_depth and _too_deep(document, max_depth):
         raise too_deep
     try:
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
+        # Strict UTF-8 text holds no surrogate, so one can only come from a \uD800-\uDFFF escape: look closer
+        # only when the body has such an escape.
+        if _SURROGATE_ESCAPE.search(body):
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise Refusal(
             400,
