@@ -213,7 +213,7 @@ def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None)
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    with open_store(ws.store_path, read_only=True) as store:
+    with open_store(ws.store_path, sandboxed=True) as store:
         result = run_query(store, sql, limit=limit)
     if fmt == "json":
         click.echo(to_json(result))
@@ -363,7 +363,7 @@ def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) ->
 
     ws = _open_workspace(workspace)
     at = _parse_time(at_text)
-    with open_store(ws.store_path, read_only=True) as store:
+    with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
     if fmt == "json":
         click.echo(json.dumps(status_document(results, at=at), indent=2))
@@ -421,7 +421,7 @@ def report_command(
 
     ws = _open_workspace(workspace)
     at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
-    with open_store(ws.store_path, read_only=True) as store:
+    with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
         analytics = analyze_overview(store, Window.ending(at, analytics_days), ws.settings.sla_days)
     risk = workspace_risk_sections(ws.root / "risk")

@@ -1,4 +1,4 @@
-"""Read-only SQL over the store, for `seclo query`."""
+"""Read-only SQL over the store, for `seclo query` and store_query probes; CSV and JSON output."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import duckdb
 
 from seclo.errors import InputError
 from seclo.store.connection import Store
+from seclo.store.user_sql import user_sql_problem
 
 __all__ = ["QueryResult", "run_query", "to_csv", "to_json"]
 
@@ -27,11 +28,15 @@ class QueryResult:
 
 
 def run_query(store: Store, sql: str, *, limit: int | None = None) -> QueryResult:
-    """Run `sql` against a store opened read-only.
+    """Run a user's `sql` against a store opened read-only (sandboxed: see seclo.store.user_sql).
 
     Raises:
-        InputError: the SQL is invalid or tries to change the store.
+        InputError: the SQL is invalid, tries to change the store, or reaches outside it (files, network,
+            extensions, settings).
     """
+    problem = user_sql_problem(store.conn, sql)
+    if problem is not None:
+        raise InputError(f"query refused: {problem}")
     try:
         result = store.conn.execute(sql)
         columns = tuple(d[0] for d in result.description or ())
@@ -42,6 +47,8 @@ def run_query(store: Store, sql: str, *, limit: int | None = None) -> QueryResul
         message = str(exc).splitlines()[0]
         if "read-only" in message.lower():
             raise InputError(f"seclo query is read-only: {message}") from None
+        if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in message:
+            raise InputError(f"query refused: it may read the store's tables only ({message})") from None
         raise InputError(f"query failed: {message}") from None
     return QueryResult(columns, rows)
 
