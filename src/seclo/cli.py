@@ -204,7 +204,10 @@ def import_command(
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Return at most this many rows.")
 @workspace_option
 def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None) -> None:
-    """Run read-only SQL over the store.
+    """Run read-only SQL over the store: SELECT statements over its tables (no files, network or settings).
+
+    CSV output quotes every text cell, and one that a spreadsheet would run as a formula (starting with = + - @,
+    a tab or a carriage return) gets a leading ' (OWASP); numbers are written as they are.
 
     Example: seclo query "SELECT outcome, count(*) FROM auth_events GROUP BY outcome" --format csv
     """

@@ -16,7 +16,7 @@ from seclo.errors import InputError
 from seclo.store.connection import Store
 from seclo.store.user_sql import user_sql_problem
 
-__all__ = ["QueryResult", "run_query", "to_csv", "to_json"]
+__all__ = ["QueryResult", "csv_cell", "run_query", "to_csv", "to_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +74,36 @@ def to_json(result: QueryResult) -> str:
     )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` for a CSV cell a spreadsheet shows as text, never runs as a formula.
+
+    Text starting with = + - @, a tab or a carriage return gets a leading single quote, as OWASP advises
+    (a user name `=HYPERLINK(...)` imported from a log stays text). Numbers are left alone, so a negative
+    number from a numeric column stays a number; the same characters in any other value (the text "-5", an
+    interval "-1 day") are quoted.
+    """
+    if value is None:
+        return ""
+    plain = _plain(value)
+    if isinstance(plain, int | float):  # bool is an int
+        return plain
+    text = str(plain)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def to_csv(result: QueryResult) -> str:
-    """The rows as CSV with a header."""
+    """The rows as CSV with a header, every text cell and column name safe to open in a spreadsheet.
+
+    Text cells are always quoted, numbers never (OWASP: quote every cell; and Python's writer would leave a
+    carriage return inside an unquoted cell, splitting the row for readers).
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(result.columns)
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([csv_cell(name) for name in result.columns])
     for row in result.rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()

@@ -82,7 +82,7 @@ def test_seclo_query_still_reads_the_store(workspace: Path, capsys: pytest.Captu
         'SELECT u."user", r.range FROM users u, range(2) r ORDER BY 2'
     )
     assert _run(["query", sql, "--format", "csv", "-w", str(workspace)]) == 0
-    assert capsys.readouterr().out == "user,range\nalice,0\nalice,1\n"
+    assert capsys.readouterr().out == '"user","range"\n"alice",0\n"alice",1\n'
     assert _run(["query", "SELECT count(*) FROM duckdb_tables()", "-w", str(workspace)]) == 0
 
 
