@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -120,6 +121,23 @@ def _parse_time(value: str | None) -> datetime | None:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
+
+
+def cli_now() -> datetime:
+    """The command's "now", as naive UTC: $SECLO_NOW when set, else the clock.
+
+    The one place a command reads the clock for its default time (generate's --end, the demo's end, --at of
+    slo status, report and analyze), so tests and reproducible demos pin it with SECLO_NOW=2026-12-07T21:35Z.
+    """
+    pinned = os.environ.get("SECLO_NOW")
+    if pinned:
+        try:
+            moment = _parse_time(pinned)
+        except click.BadParameter as exc:
+            raise click.UsageError(f"SECLO_NOW: {exc.message}") from None
+        assert moment is not None  # noqa: S101 - parsed from a non-empty string
+        return moment
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @cli.command("import")
@@ -266,7 +284,12 @@ def generate_command(
     folder = out or ws.root / "data" / "generated"
     reporter = RichReporter()
     generate_organisation(
-        folder, days=days, seed=seed, auth_events=auth_events, end=_parse_time(end_text), reporter=reporter
+        folder,
+        days=days,
+        seed=seed,
+        auth_events=auth_events,
+        end=_parse_time(end_text) or cli_now().replace(second=0, microsecond=0),
+        reporter=reporter,
     )
     for path in sorted(folder.glob("*.parquet")):
         click.echo(f"wrote {path}")
@@ -365,7 +388,7 @@ def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) ->
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    at = _parse_time(at_text)
+    at = _parse_time(at_text) or cli_now()
     with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
     if fmt == "json":
@@ -423,7 +446,7 @@ def report_command(
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
+    at = _parse_time(at_text) or cli_now()
     with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
         analytics = analyze_overview(store, Window.ending(at, analytics_days), ws.settings.sla_days)
@@ -743,7 +766,8 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
     from seclo.demo import run_demo  # noqa: PLC0415
 
     reporter = RichReporter()
-    result = run_demo(workspace, days=days, seed=seed, reporter=reporter)
+    end = cli_now().replace(second=0, microsecond=0)
+    result = run_demo(workspace, days=days, seed=seed, end=end, reporter=reporter)
     click.echo(f"workspace: {result.workspace}")
     render_table(
         "Imported",
