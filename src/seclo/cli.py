@@ -494,6 +494,7 @@ def _run_document(result: RunResult) -> dict[str, Any]:
         "journal": str(result.journal),
         "recorded": result.recorded,
         "restored": result.restored,
+        "rollback_conflict": result.conflict or None,
     }
 
 
@@ -548,8 +549,8 @@ def experiment_run_command(
     \b
     Exit codes:
       0    passed (with --every: stopped while waiting)
-      1    detection missed, remediation missed, deviated or aborted; or a rollback failed (with --every,
-           the loop stops there)
+      1    detection missed, remediation missed, deviated or aborted; or a rollback failed or met a file
+           edited after the injection (kept, its original saved beside it) (with --every, the loop stops there)
       2    invalid experiment, missing variable, or a target outside the allowlist (nothing was touched)
       130  interrupted by Ctrl-C or SIGTERM (after rolling back)
 
@@ -576,7 +577,7 @@ def experiment_run_command(
         _show_run(result, fmt)
         if result.interrupted:
             raise click.exceptions.Exit(130)
-        if result.verdict != "passed" or not result.restored:
+        if result.verdict != "passed" or not result.restored or result.conflict:
             raise click.exceptions.Exit(1)
         return
 
@@ -590,7 +591,7 @@ def experiment_run_command(
         _show_run(last, fmt)
     if last is not None and last.interrupted:
         raise click.exceptions.Exit(130)
-    if last is not None and not last.restored:
+    if last is not None and (not last.restored or last.conflict):
         raise click.exceptions.Exit(1)
 
 
@@ -626,7 +627,9 @@ def experiment_list_command(fmt: str, workspace: Path | None) -> None:
 def experiment_recover_command(workspace: Path | None) -> None:
     """Roll back what killed runs left behind (their state files), then journal them as aborted.
 
-    Exit code 1 if something could not be rolled back (the state file is kept, so it can be retried).
+    Exit code 1 if something could not be rolled back (the state file is kept, so it can be retried), or if
+    a target was changed after the injection: that is kept as it is, the original is saved beside it
+    (FILE.seclo-original) and the conflict is reported, to be merged by hand.
 
     Example: seclo experiment recover --workspace my-seclo
     """
@@ -643,7 +646,9 @@ def experiment_recover_command(workspace: Path | None) -> None:
             click.echo(f"  {line}")
         if r.problem:
             click.echo(f"  problem: {r.problem}")
-    if not all(r.complete for r in recoveries):
+        for conflict in r.conflicts:
+            click.echo(f"  conflict: {conflict}")
+    if not all(r.complete and not r.conflicts for r in recoveries):
         raise click.exceptions.Exit(1)
 
 
