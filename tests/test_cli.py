@@ -155,3 +155,26 @@ def test_csv_output_neutralises_spreadsheet_formulas(
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert rows[1] == ["'" + attacker, "-1", "-2.5", "'+1", "'\tx", "'\ry", "'-5", "plain"]
     assert rows[2][0] == "'@SUM(1)"
+
+
+def test_table_output_shows_imported_text_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user name with rich markup or a terminal escape prints verbatim; `[/x]` no longer crashes the table."""
+    log = tmp_path / "auth.log"
+    users = ["[/x]", "[link=https://evil.example]support[/link]", "\x1b[2Jwiped"]
+    log.write_text(
+        "".join(
+            f"Mar  1 10:00:0{n} host sshd[1]: Failed password for invalid user {user} from 203.0.113.9 port 22 ssh2\n"
+            for n, user in enumerate(users)
+        )
+    )
+    assert _run(["import", "syslog", str(log), "--year", "2024", "-w", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert _run(["query", 'SELECT user AS "[/u]" FROM auth_events ORDER BY time', "-w", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "[/u]" in out
+    assert "[/x]" in out
+    assert "[link=https://evil.example]support[/link]" in out
+    assert "\\x1b[2Jwiped" in out
+    assert "\x1b" not in out
