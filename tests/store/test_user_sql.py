@@ -184,3 +184,16 @@ def test_a_store_query_probe_reaching_outside_the_store_fails_with_the_reason(
     fine = probe.check(probe.params.model_validate({"sql": "SELECT * FROM auth_events"}), None, context)
     assert fine.ok
     assert not (tmp_path / "stolen.csv").exists()
+
+
+def test_serves_refresh_refuses_a_sql_sli_reaching_outside_the_store(workspace: Path, tmp_path: Path) -> None:
+    """The refresh of `seclo serve` (its worker's read_and_render) counts a sql SLI reading a file as an error."""
+    from seclo.server.refresher import read_and_render  # noqa: PLC0415 - the server's own module
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("token\nhunter2\n")
+    (workspace / "slos" / "sneaky.yaml").write_text(_sql_slo(SLI_ATTACKS["read_csv"].format(secret=secret)))
+    body, _ = read_and_render(Workspace.open(workspace), datetime(2024, 3, 2), {})
+    assert b"seclo_exporter_objective_errors 1.0" in body
+    assert b'slo="sneaky"' not in body
+    assert b"hunter2" not in body
