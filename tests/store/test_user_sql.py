@@ -197,3 +197,21 @@ def test_serves_refresh_refuses_a_sql_sli_reaching_outside_the_store(workspace: 
     assert b"seclo_exporter_objective_errors 1.0" in body
     assert b'slo="sneaky"' not in body
     assert b"hunter2" not in body
+
+
+def test_read_only_statements_other_than_select_still_run(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SHOW TABLES, DESCRIBE, SUMMARIZE and EXPLAIN of a query still work; EXPLAIN of an attack does not."""
+    for sql in (
+        "SHOW TABLES",
+        "DESCRIBE auth_events",
+        "SUMMARIZE auth_events",
+        "EXPLAIN SELECT * FROM auth_events",
+    ):
+        assert _run(["query", sql, "-w", str(workspace)]) == 0, sql
+    capsys.readouterr()
+    assert (
+        _run(["query", "EXPLAIN ANALYZE SELECT * FROM read_text('/etc/hostname')", "-w", str(workspace)]) == 2
+    )
+    assert "query refused" in capsys.readouterr().err

@@ -32,6 +32,8 @@ ALLOWED_TABLE_FUNCTIONS = frozenset(
     }
 )
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# EXPLAIN [ANALYZE] of a query is checked as the query (the parser serialises SELECT statements only).
+_EXPLAIN = re.compile(r"\s*EXPLAIN(\s+ANALY[SZ]E)?\s+", re.IGNORECASE)
 
 
 def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
@@ -51,6 +53,9 @@ def user_sql_problem(conn: duckdb.DuckDBPyConnection, sql: str) -> str | None:
 
     The parse runs on `conn` (no table is read, nothing is executed).
     """
+    explained = _EXPLAIN.match(sql)
+    if explained:
+        sql = sql[explained.end() :]
     try:
         rows = conn.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()
     except duckdb.Error as exc:
