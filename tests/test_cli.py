@@ -178,3 +178,21 @@ def test_table_output_shows_imported_text_as_it_is(
     assert "[link=https://evil.example]support[/link]" in out
     assert "\\x1b[2Jwiped" in out
     assert "\x1b" not in out
+
+
+def test_json_output_is_valid_json_for_every_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Intervals, times, UUIDs, NaN and infinities come out of `--format json` as valid JSON, not a traceback."""
+    data = tmp_path / "events.csv"
+    data.write_text(EVENTS)
+    _run(["import", "events", str(data), "-w", str(tmp_path)])
+    capsys.readouterr()
+    sql = (
+        "SELECT max(time) - min(time) AS spread, TIME '10:00' AS t, uuid() IS NOT NULL AS u, "
+        "'nan'::DOUBLE AS n, ['-inf'::DOUBLE] AS l FROM auth_events"
+    )
+    assert _run(["query", sql, "--format", "json", "-w", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"spread": "0:00:01", "t": "10:00:00", "u": True, "n": "NaN", "l": ["-Infinity"]}
+    ]
+    assert _run(["query", "SELECT uuid() AS id", "--format", "json", "-w", str(tmp_path)]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["id"]) == 36

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -54,10 +55,12 @@ def run_query(store: Store, sql: str, *, limit: int | None = None) -> QueryResul
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -68,9 +71,13 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(result: QueryResult) -> str:
-    """The rows as a JSON array of objects."""
+    """The rows as a JSON array of objects: valid JSON whatever the types (NaN and infinities, which JSON
+    lacks, as strings; intervals, UUIDs and other values as their text)."""
     return json.dumps(
-        [dict(zip(result.columns, map(_plain, row), strict=True)) for row in result.rows], indent=2
+        [dict(zip(result.columns, map(_plain, row), strict=True)) for row in result.rows],
+        indent=2,
+        default=str,
+        allow_nan=False,
     )
 
 
@@ -88,6 +95,8 @@ def csv_cell(value: Any) -> Any:
     """
     if value is None:
         return ""
+    if isinstance(value, int | float):  # bool is an int; NaN and infinities stay numbers too
+        return value
     plain = _plain(value)
     if isinstance(plain, int | float):  # bool is an int
         return plain
