@@ -54,13 +54,17 @@ def run_query(store: Store, sql: str, *, limit: int | None = None) -> QueryResul
     return QueryResult(columns, rows)
 
 
+def _non_finite(value: float) -> str:
+    return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        value = float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _non_finite(value)
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
