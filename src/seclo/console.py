@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["PIPED_WIDTH", "RichReporter", "render_table"]
+__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "visible"]
 
 PIPED_WIDTH = 160
+
+# Control characters other than newline and tab: printed raw, an escape sequence from imported data (a user
+# name, a log line) would move the cursor, recolour or clear the terminal, or hide what follows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(value: object) -> Text:
+    """`value` as terminal text, shown as it is: never read as rich markup (a user name `[/x]` or
+    `[link=...]`), control characters written as escapes (\\x1b)."""
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
 
 
 class RichReporter:
@@ -35,7 +47,7 @@ class RichReporter:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TimeElapsedColumn(),
             console=self.console,
@@ -57,16 +69,16 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         """Print a note on stderr."""
-        self.console.print(f"[yellow]note:[/yellow] {message}", highlight=False)
+        self.console.print(Text("note: ", style="yellow") + visible(message), highlight=False)
 
 
 def render_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table to stdout; piped into a file or a test it may be up to 160 columns wide, not folded at 80."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=None if title is None else visible(title), title_justify="left")
     for header in headers:
-        table.add_column(header, overflow="fold")
+        table.add_column(visible(header), overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(visible("" if v is None else v) for v in row))
     console = Console(file=sys.stdout)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(file=sys.stdout, width=PIPED_WIDTH)
