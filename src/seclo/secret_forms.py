@@ -61,15 +61,15 @@ def redact(text: str, literals: Mapping[str, str], encoded: Mapping[bytes, str])
     remained of the header would no longer decode to the secret, leaving its first letters in clear.
     """
     spans: list[tuple[int, int, str]] = []
-    for form, replacement in literals.items():
+    for form, literal in literals.items():
         start = text.find(form)
         while start != -1:
-            spans.append((start, start + len(form), replacement))
+            spans.append((start, start + len(form), literal))
             start = text.find(form, start + 1)
     if encoded:
         for match in _BASE64_RUN.finditer(text):
-            if (replacement := _holding(match.group(0), encoded)) is not None:
-                spans.append((match.start(), match.end(), replacement))
+            if (held := _holding(match.group(0), encoded)) is not None:
+                spans.append((match.start(), match.end(), held))
     if not spans:
         return text
     spans.sort(key=lambda span: (span[0], span[0] - span[1]))  # by start, the longest first
