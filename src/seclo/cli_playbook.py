@@ -378,6 +378,7 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
         raise KeyboardInterrupt
 
     with _runner(workspace) as runner:
+        runner.start_retries()  # a failed run's occurrence runs again when its backoff expires
         receiver = AlertmanagerReceiver(runner, host, port).start()
         # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
         signal.signal(signal.SIGTERM, _terminate)

@@ -59,6 +59,7 @@ class RetryTimer:
         self._poll = poll
         self._cond = threading.Condition()
         self._pending: dict[str, tuple[PendingRetry, Callable[[], object]]] = {}
+        self._running = 0
         self._stopped = False
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seclo-playbook-retry")
         self._thread = threading.Thread(target=self._loop, name="seclo-playbook-retries", daemon=True)
@@ -77,6 +78,11 @@ class RetryTimer:
         with self._cond:
             return sorted((p for p, _ in self._pending.values()), key=lambda p: p.due)
 
+    def busy(self) -> bool:
+        """Whether a retry is pending or running (a running retry that fails schedules the next one first)."""
+        with self._cond:
+            return bool(self._pending) or self._running > 0
+
     def wake(self) -> None:
         """Look at the clock now (after a pinned clock was moved)."""
         with self._cond:
@@ -89,6 +95,7 @@ class RetryTimer:
                 # Pending retries are few (one per failed occurrence): a scan is simpler than a heap.
                 for key in [k for k, (p, _) in self._pending.items() if p.due <= now]:
                     retry, action = self._pending.pop(key)
+                    self._running += 1
                     self._pool.submit(self._fire, retry, action)
                 upcoming = min((p.due for p, _ in self._pending.values()), default=None)
                 if upcoming is None:
@@ -96,13 +103,15 @@ class RetryTimer:
                 else:
                     self._cond.wait(min(self._poll, max((upcoming - now).total_seconds(), 0.0)))
 
-    @staticmethod
-    def _fire(retry: PendingRetry, action: Callable[[], object]) -> None:
+    def _fire(self, retry: PendingRetry, action: Callable[[], object]) -> None:
         try:
             action()
         except Exception:  # the worker must not die from one retry: log it, the others still run
             # No key in the log: an occurrence's key may hold a label's value.
             log.exception("a playbook retry (attempt %d) failed unexpectedly", retry.failed_attempt + 1)
+        finally:
+            with self._cond:
+                self._running -= 1
 
     def close(self) -> None:
         """Drop the pending retries (their occurrences run when seen again) and wait for the running ones."""
