@@ -365,8 +365,9 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
     """Receive Alertmanager webhooks (POST, v4 JSON) and run the playbooks they trigger, until interrupted.
 
     Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
-    POST /alertmanager. When runs can no longer be audited (the recorder stopped), webhooks get 503 and the
-    command stops with a non-zero exit: no step runs unaudited.
+    POST /alertmanager. A failed run whose occurrence has attempts left (the playbook's `retry`) runs again when
+    its backoff expires, without waiting for Alertmanager's repeat. When runs can no longer be audited (the
+    recorder stopped), webhooks get 503 and the command stops with a non-zero exit: no step runs unaudited.
 
     Example: seclo playbook listen --port 9095
     """
