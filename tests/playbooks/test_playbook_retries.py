@@ -12,7 +12,7 @@ from playbook_helpers import alert, playbook, rows, workspace
 from sink import Sink, running_sink
 
 from seclo.playbooks import PlaybookRunner, load_playbooks, verify_chain
-from seclo.playbooks.retries import PendingRetry
+from seclo.playbooks.retries import PendingRetry, RetryTimer
 from seclo.store import Store
 from seclo.workspace import Workspace
 
@@ -190,3 +190,38 @@ def test_closing_drops_pending_retries_and_the_next_sighting_retries(
         (KEY + "#2",),
     ]
     assert verify_chain(store).ok
+
+
+def test_a_retry_that_raises_does_not_stop_the_timer() -> None:
+    """A retry whose action raises is logged and the timer goes on: the next due retry still runs."""
+    clock = Clock()
+    timer = RetryTimer(clock, poll=3600)
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a bug in one retry")
+
+    try:
+        timer.schedule(PendingRetry("p:a", 1, clock.now), broken)
+        _wait("the broken retry", lambda: not timer.busy())
+        timer.schedule(PendingRetry("p:b", 1, clock.now + timedelta(seconds=5)), lambda: ran.append("b"))
+        clock.now += timedelta(seconds=5)
+        timer.wake()
+        _wait("the next retry", lambda: not timer.busy())
+    finally:
+        timer.close()
+    assert ran == ["b"]
+
+
+def test_a_retry_of_an_earlier_attempt_does_not_replace_a_later_one() -> None:
+    """The retry after attempt 2 stays pending when a late scheduling of attempt 1's retry arrives."""
+    clock = Clock()
+    timer = RetryTimer(clock, poll=3600)
+    later = PendingRetry("p:a", 2, clock.now + timedelta(minutes=1))
+    try:
+        timer.schedule(later, lambda: None)
+        timer.schedule(PendingRetry("p:a", 1, clock.now + timedelta(seconds=30)), lambda: None)
+        assert timer.pending() == [later]
+    finally:
+        timer.close()
+    assert timer.pending() == []

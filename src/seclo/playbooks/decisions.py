@@ -57,11 +57,12 @@ class OccurrenceDecisions(StepExecution):
         if timer is None or self.recorder.broken is not None:
             return
         key, retry = f"{lp.name}:{occ.key}", lp.playbook.spec.retry
+        # Under the lock: a later attempt's failure, in another thread, cannot be scheduled before this one.
         with self.lock:
             upcoming = self._claims.next_attempt(key, retry.attempts, retry.backoff)
-        if upcoming is not None:
-            failed, due = upcoming
-            timer.schedule(PendingRetry(key, failed, due), partial(self._retry, lp, occ, failed))
+            if upcoming is not None:
+                failed, due = upcoming
+                timer.schedule(PendingRetry(key, failed, due), partial(self._retry, lp, occ, failed))
 
     def _retry(self, lp: LoadedPlaybook, occ: Occurrence, failed: int) -> RunOutcome:
         """The retry timer's attempt after `failed`, with the trigger context of the run that failed."""

@@ -66,9 +66,11 @@ class RetryTimer:
         self._thread.start()
 
     def schedule(self, retry: PendingRetry, action: Callable[[], object]) -> None:
-        """Call `action` on a worker once `retry.due` has come; it replaces a retry pending for the same key."""
+        """Call `action` on a worker once `retry.due` has come; it replaces a retry of an earlier attempt pending
+        for the same key."""
         with self._cond:
-            if self._stopped:
+            waiting = self._pending.get(retry.key)
+            if self._stopped or (waiting is not None and waiting[0].failed_attempt > retry.failed_attempt):
                 return
             self._pending[retry.key] = (retry, action)
             self._cond.notify()
