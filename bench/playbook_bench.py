@@ -5,7 +5,7 @@ Run: `python bench/playbook_bench.py --rate 100 --seconds 10`
 After each design the store is checked: the runs recorded (one per webhook) and the audit chain (intact). The
 CPU column is this process's user+sys time for the design (the receiver and engine; not the load generator).
 
-The receiver (seclo's AlertmanagerReceiver, a real HTTP server on 127.0.0.1) runs in this process; the load
+The receiver (seclo's AlertmanagerReceiver: uvicorn with seclo's application, on 127.0.0.1) runs in this process; the load
 comes from a second process (this script with --load) posting webhooks at --rate per second, each alert with its
 own fingerprint. Every alert triggers one automatic playbook whose first step POSTs to a local sink. Two designs
 run side by side in the same run:
@@ -131,7 +131,8 @@ def load(url: str, rate: float, seconds: float, tag: str) -> None:
         body = json.dumps(
             {"version": "4", "status": "firing", "receiver": "seclo", "alerts": [alert]}
         ).encode()
-        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 - loopback
+        json_type = {"Content-Type": "application/json"}
+        request = urllib.request.Request(url, data=body, headers=json_type, method="POST")  # noqa: S310 - loopback
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
             response.read()
 

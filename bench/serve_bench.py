@@ -14,12 +14,15 @@ SLIs is built in a temporary folder. Two servers export the same figures, each i
 
 The load comes from separate processes (multiprocessing), each holding one persistent HTTP/1.1 connection
 and asking for gzip as Prometheus does; every response is read in full and checked for status 200.
-Latency is per request, measured in the load process. seclo's refreshes keep running during the load.
+Latency is per request, measured in the load process. seclo's refreshes keep running during the load (in
+their own worker process). The server CPU per request is the serving process's user + system time over the
+level divided by its requests: on a shared machine it moves far less than the rate does.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import multiprocessing
 import os
@@ -125,6 +128,7 @@ class Level:
     max_ms: float
     errors: int
     body_bytes: int
+    cpu_us: float = float("nan")  # the server process's CPU time per request (user + system)
 
     @property
     def rate(self) -> float:
@@ -179,6 +183,15 @@ def run_level(name: str, url: str, concurrency: int, seconds: float) -> Level:
         errors=errors,
         body_bytes=max(part[2] for part in parts),
     )
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for_metrics(url: str, needle: bytes, deadline: float = 600.0) -> bytes:
@@ -246,13 +259,20 @@ def main() -> None:
             results: list[Level] = []
             for _ in range(args.repeat):
                 for concurrency in args.concurrency:
-                    for name, url in (("seclo serve", seclo_url), ("prometheus_client stock", stock_url)):
+                    for name, url, pid in (
+                        ("seclo serve", seclo_url, seclo.pid),
+                        ("prometheus_client stock", stock_url, stock.pid),
+                    ):
+                        cpu = process_cpu(pid)
                         level = run_level(name, url, concurrency, args.seconds)
+                        cpu_us = (process_cpu(pid) - cpu) / max(level.requests, 1) * 1e6
+                        level = dataclasses.replace(level, cpu_us=cpu_us)
                         results.append(level)
                         print(
                             f"{level.server:24} c={level.concurrency}  {level.rate:8.1f} req/s  "
                             f"p50 {level.p50_ms:6.1f} ms  p99 {level.p99_ms:7.1f} ms  max {level.max_ms:7.1f} ms  "
-                            f"errors {level.errors}  body {level.body_bytes:,} B gzip",
+                            f"errors {level.errors}  body {level.body_bytes:,} B gzip  "
+                            f"server CPU {level.cpu_us:,.0f} us/request",
                             flush=True,
                         )
             body = _wait_for_metrics(seclo_url, b"seclo_slo_burn_rate{")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import click
 
 from seclo import __version__
+from seclo.cli_http import http_access, http_access_options
 from seclo.errors import SecloError
 
 # Heavy modules (DuckDB, numpy, pydantic, rich) are imported inside the commands that use them, so `--help`
@@ -680,8 +681,18 @@ def slo_rules_command(out: Path | None, tests_out: Path | None, workspace: Path 
 @click.option(
     "--refresh", default="60s", show_default=True, help="How often the store is read: 30s, 5m, 1h..."
 )
+@http_access_options
 @workspace_option
-def serve_command(host: str, port: int, refresh: str, workspace: Path | None) -> None:
+def serve_command(
+    host: str,
+    port: int,
+    refresh: str,
+    auth_token_file: Path | None,
+    basic_auth_file: Path | None,
+    allow_host: tuple[str, ...],
+    insecure_no_auth: bool,
+    workspace: Path | None,
+) -> None:
     """Serve /metrics for Prometheus and receive Alertmanager webhooks, until interrupted.
 
     \b
@@ -692,9 +703,10 @@ def serve_command(host: str, port: int, refresh: str, workspace: Path | None) ->
     The figures are read from the store every --refresh, in the background; scrapes get the last figures
     at once. After each refresh the playbooks' polled triggers (SLO alerts, budget policy steps, experiment
     verdicts, findings, schedules) are evaluated, as `seclo playbook evaluate` does. Listens on 127.0.0.1
-    unless --host says otherwise: there is no authentication.
+    unless --host says otherwise. With a token or basic auth configured, POST needs it; beyond 127.0.0.1 every
+    request needs it, and the server does not start without one unless --insecure-no-auth is given.
 
-    Example: seclo serve --port 9464 --refresh 30s
+    Example: SECLO_SERVE_TOKEN=... seclo serve --port 9464 --refresh 30s
     """
     import logging  # noqa: PLC0415
     import signal  # noqa: PLC0415
@@ -706,16 +718,25 @@ def serve_command(host: str, port: int, refresh: str, workspace: Path | None) ->
         interval = parse_duration(refresh)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--refresh") from None
+    access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = serve(_open_workspace(workspace), host, port, interval)
+    server = serve(
+        _open_workspace(workspace),
+        host,
+        port,
+        interval,
+        credentials=access.credentials(),
+        allowed_hosts=allow_host,
+        insecure_no_auth=insecure_no_auth,
+    )
 
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
-    click.echo(f"seclo serve: listening on {server.url} (GET /metrics, POST /alertmanager)")
-    sys.stdout.flush()
     try:
+        click.echo(f"seclo serve: listening on {server.url} (GET /metrics, POST /alertmanager)")
+        sys.stdout.flush()
         server.serve_forever()
     except KeyboardInterrupt:
         pass

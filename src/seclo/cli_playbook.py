@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from seclo.cli_http import http_access, http_access_options
 from seclo.console import render_table
 from seclo.errors import InputError
 from seclo.workspace import Workspace
@@ -360,16 +361,27 @@ def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=9095, show_default=True, help="Port (0: any free)."
 )
+@http_access_options
 @_workspace_option
-def listen_command(host: str, port: int, workspace: Path | None) -> None:
+def listen_command(
+    host: str,
+    port: int,
+    auth_token_file: Path | None,
+    basic_auth_file: Path | None,
+    allow_host: tuple[str, ...],
+    insecure_no_auth: bool,
+    workspace: Path | None,
+) -> None:
     """Receive Alertmanager webhooks (POST, v4 JSON) and run the playbooks they trigger, until interrupted.
 
     Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
-    POST /alertmanager. A failed run whose occurrence has attempts left (the playbook's `retry`) runs again when
-    its backoff expires, without waiting for Alertmanager's repeat. When runs can no longer be audited (the
-    recorder stopped), webhooks get 503 and the command stops with a non-zero exit: no step runs unaudited.
+    POST /alertmanager. The same checks as `seclo serve` apply: Content-Type: application/json, the Host
+    header, and the token or basic auth when configured (required beyond 127.0.0.1). A failed run whose
+    occurrence has attempts left (the playbook's `retry`) runs again when its backoff expires, without waiting
+    for Alertmanager's repeat. When runs can no longer be audited (the recorder stopped), webhooks get 503 and
+    the command stops with a non-zero exit: no step runs unaudited.
 
-    Example: seclo playbook listen --port 9095
+    Example: SECLO_SERVE_TOKEN=... seclo playbook listen --port 9095
     """
     import signal  # noqa: PLC0415
 
@@ -378,12 +390,21 @@ def listen_command(host: str, port: int, workspace: Path | None) -> None:
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
+    credentials = access.credentials()
     with _runner(workspace) as runner:
         runner.start_retries()  # a failed run's occurrence runs again when its backoff expires
-        receiver = AlertmanagerReceiver(runner, host, port).start()
+        receiver = AlertmanagerReceiver(
+            runner,
+            host,
+            port,
+            credentials=credentials,
+            allowed_hosts=allow_host,
+            insecure_no_auth=insecure_no_auth,
+        ).start()
         # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
         signal.signal(signal.SIGTERM, _terminate)
-        click.echo(f"listening on http://{host}:{receiver.port}/", err=True)
+        click.echo(f"listening on {receiver.url}/", err=True)
         try:
             # The main thread waits for a signal, or for the recorder to stop (then nothing could be audited).
             while not runner.recorder.stopped.wait(0.5):

@@ -185,7 +185,12 @@ def _post(port: int, body: bytes, times: int = 1) -> None:
     deadline = time.monotonic() + 120
     while True:
         try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body, method="POST")
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http on loopback
                 assert response.status == 202
         except OSError:

@@ -276,7 +276,9 @@ def test_the_receiver_answers_503_once_runs_cannot_be_audited(
         engine.handle_alertmanager(alert({"alertname": "A"}, fingerprint="f1"))
         engine.recorder.stopped.wait()
         body = json.dumps(alert({"alertname": "A"}, fingerprint="f2")).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{receiver.port}/", data=body, method="POST")
+        url = f"http://127.0.0.1:{receiver.port}/"
+        headers = {"Content-Type": "application/json"}
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)  # noqa: S310 - loopback
         assert refused.value.code == 503

@@ -80,8 +80,9 @@ class Serve:
                 self.process.wait()
 
 
-def start_serve(workspace: Path, refresh: str = "1s") -> Serve:
-    """Start `seclo serve --port 0` on the workspace and wait for the line saying where it listens."""
+def start_serve(workspace: Path, refresh: str = "1s", env: dict[str, str] | None = None) -> Serve:
+    """Start `seclo serve --port 0` on the workspace (with `env` added to the environment) and wait for the
+    line saying where it listens."""
     log = workspace / f"serve-{time.monotonic_ns()}.log"
     with log.open("w") as err:
         process = subprocess.Popen(
@@ -100,7 +101,7 @@ def start_serve(workspace: Path, refresh: str = "1s") -> Serve:
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     assert process.stdout is not None
     line = process.stdout.readline()

@@ -70,7 +70,8 @@ def _merged(workspace: Path) -> bool:
     """The inbox journal is merged up to its end."""
     inbox = workspace / ".seclo" / "inbox"
     cursor = inbox / "alertmanager.offset"
-    return cursor.exists() and int(cursor.read_text()) == (inbox / "alertmanager.ndjson").stat().st_size
+    offset = cursor.read_text().split()[0] if cursor.exists() else ""
+    return offset.isdigit() and int(offset) == (inbox / "alertmanager.ndjson").stat().st_size
 
 
 def _workspace(tmp_path: Path) -> Path:
@@ -180,3 +181,67 @@ def test_payload_accepted_while_the_store_is_locked_is_merged_after_a_restart(tm
     finally:
         serve.stop()
     assert [a[0] for a in alerts] == ["aa11"]
+
+
+def _metric(url: str, name: str) -> float | None:
+    """The value of one unlabelled series of /metrics."""
+    for line in http(url + "/metrics")[2].decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def _rejected(store: Store) -> list[tuple[Any, ...]]:
+    return store.conn.execute(
+        "SELECT kind, line, field, reason, raw FROM rejected ORDER BY line, field"
+    ).fetchall()
+
+
+def test_an_alert_from_before_year_1_in_utc_is_rejected_and_serve_goes_on(tmp_path: Path) -> None:
+    """startsAt 0001-01-01T00:30:00+01:00 is recorded as rejected; its neighbours and later alerts still land."""
+    workspace = _workspace(tmp_path)
+    store_path = workspace / ".seclo" / "store.duckdb"
+    early = _payload(fingerprint="early")
+    early["alerts"][0]["startsAt"] = "0001-01-01T00:30:00+01:00"
+    late = _payload("resolved", fingerprint="late")
+    late["alerts"][0]["endsAt"] = "9999-12-31T23:30:00-01:00"
+    mixed = _payload(fingerprint="good1")
+    mixed["alerts"] = early["alerts"] + mixed["alerts"] + late["alerts"]
+    serve = start_serve(workspace)
+    try:
+        assert _post(serve.url, mixed) == (200, {"status": "accepted", "alerts": 3})
+        wait_for("the journal to be merged", lambda: _merged(workspace), deadline=30)
+        assert _post(serve.url, _payload(fingerprint="good2"))[0] == 200
+        alerts = wait_for("both good alerts", lambda: len(read_store(store_path, _alerts)) == 2 or None, 30)
+        rejected = read_store(store_path, _rejected)
+        refreshed = wait_for(
+            "a refresh", lambda: _metric(serve.url, "seclo_exporter_last_refresh_timestamp_seconds")
+        )
+        later = wait_for(
+            "a later refresh",
+            lambda: (_metric(serve.url, "seclo_exporter_last_refresh_timestamp_seconds") or 0) > refreshed,
+            30,
+        )
+        assert later
+        assert _metric(serve.url, "seclo_inbox_rejected_total") == 2
+        assert _metric(serve.url, "seclo_exporter_refresh_errors_total") == 0
+        assert serve.process.poll() is None
+    finally:
+        serve.stop()
+    assert alerts is True
+    assert [a[0] for a in read_store(store_path, _alerts)] == ["good1", "good2"]
+    assert [(r[0], r[1], r[2]) for r in rejected] == [
+        ("alertmanager", 1, "alerts.0.startsAt"),
+        ("alertmanager", 1, "alerts.2.endsAt"),
+    ]
+    assert "outside years 1 to 9999" in rejected[0][3]
+    assert json.loads(rejected[0][4])["fingerprint"] == "early"
+    serve = start_serve(workspace)  # a restart does not replay the rejected line, nor die on it
+    try:
+        assert _post(serve.url, _payload(fingerprint="good3"))[0] == 200
+        wait_for("the third alert", lambda: len(read_store(store_path, _alerts)) == 3 or None, 30)
+        assert _metric(serve.url, "seclo_inbox_rejected_total") == 0
+        assert serve.process.poll() is None
+    finally:
+        serve.stop()
+    assert len(read_store(store_path, _rejected)) == 2

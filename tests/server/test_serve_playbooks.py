@@ -13,6 +13,8 @@ from sink import running_sink
 from seclo.playbooks import verify_chain
 from seclo.store import open_store
 
+JSON = {"Content-Type": "application/json"}
+
 PAGE = """\
 apiVersion: seclo/v1
 kind: Playbook
@@ -63,11 +65,11 @@ def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_pat
         (tmp_path / "playbooks" / "weekly.yaml").write_text(WEEKLY.format(url=url), encoding="utf-8")
         serve = start_serve(tmp_path, refresh="1s")
         try:
-            status, _, _ = http(serve.url + "/alertmanager", _payload("fp-1", "BurnRateFast"))
+            status, _, _ = http(serve.url + "/alertmanager", _payload("fp-1", "BurnRateFast"), JSON)
             assert status == 200
             wait_for("the page step", lambda: sink.bodies("/page") or None)
             for body in (_payload("fp-1", "BurnRateFast"), _payload("fp-2", "DiskFull")):
-                assert http(serve.url + "/alertmanager", body)[0] == 200
+                assert http(serve.url + "/alertmanager", body, JSON)[0] == 200
             wait_for("the scheduled step", lambda: sink.bodies("/weekly") or None)
         finally:
             serve.stop()
@@ -122,7 +124,7 @@ def test_serve_retries_a_failed_page_on_its_own_until_the_receiver_takes_it(tmp_
         (tmp_path / "playbooks" / "page.yaml").write_text(RETRIED.format(url=url), encoding="utf-8")
         serve = start_serve(tmp_path, refresh="1h")
         try:
-            assert http(serve.url + "/alertmanager", _payload("fp-9", "BurnRateFast"))[0] == 200
+            assert http(serve.url + "/alertmanager", _payload("fp-9", "BurnRateFast"), JSON)[0] == 200
             wait_for("attempt 3", lambda: len(sink.bodies("/page")) >= 3 or None)
         finally:
             serve.stop()

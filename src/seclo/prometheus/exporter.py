@@ -34,11 +34,14 @@ STATES = ("met", "breached", "no_data", "insufficient_data")
 
 @dataclass(frozen=True, slots=True)
 class ExporterHealth:
-    """How the refreshes went: last success (Unix seconds, None before the first), last duration, failures."""
+    """How the refreshes went: last success (Unix seconds, None before the first), last duration, failures;
+    and, when serve has an Alertmanager inbox, its rejected records and failed merges (None: no inbox)."""
 
     last_refresh: float | None
     refresh_duration: float
     refresh_errors: int
+    inbox_rejected: int | None = None
+    inbox_merge_errors: int | None = None
 
 
 class MonotonicCounters:
@@ -181,6 +184,23 @@ def _security_families(figures: ExportFigures) -> list[Metric]:
 
 
 def _health_families(health: ExporterHealth) -> list[Metric]:
+    inbox: list[Metric] = []
+    if health.inbox_rejected is not None:
+        inbox.append(
+            CounterMetricFamily(
+                names.INBOX_REJECTED,
+                "Alertmanager journal lines and alerts recorded in the rejected table instead of merged.",
+                value=health.inbox_rejected,
+            )
+        )
+    if health.inbox_merge_errors is not None:
+        inbox.append(
+            CounterMetricFamily(
+                names.INBOX_MERGE_ERRORS,
+                "Merges of the Alertmanager inbox into the store that failed (store locked, unwritable).",
+                value=health.inbox_merge_errors,
+            )
+        )
     return [
         GaugeMetricFamily(
             names.EXPORTER_LAST_REFRESH,
@@ -194,9 +214,10 @@ def _health_families(health: ExporterHealth) -> list[Metric]:
         ),
         CounterMetricFamily(
             names.EXPORTER_REFRESH_ERRORS,
-            "Refreshes that failed (store locked or missing, invalid SLO files).",
+            "Refreshes that failed (store locked or missing, invalid SLO files, a worker that died).",
             value=health.refresh_errors,
         ),
+        *inbox,
     ]
 
 

@@ -19,7 +19,7 @@ Series seclo serve exports for each objective whose SLI it evaluates from the st
 Series seclo serve exports once, not per objective: the security SLIs themselves (MFA_COVERAGE,
 ORPHANED_ACCOUNTS, PUBLIC_OPEN_PORTS with label `expected`, FINDINGS_PAST_SLA with label `severity`) and the
 exporter's health (EXPORTER_LAST_REFRESH, EXPORTER_REFRESH_DURATION, EXPORTER_REFRESH_ERRORS,
-EXPORTER_OBJECTIVE_ERRORS).
+EXPORTER_OBJECTIVE_ERRORS), and the Alertmanager inbox's (INBOX_REJECTED, INBOX_MERGE_ERRORS).
 
 Recording rules `seclo slo rules` writes, per objective (same labels):
 
@@ -52,6 +52,8 @@ __all__ = [
     "FINDINGS_PAST_SLA",
     "GOOD_EVENTS",
     "GOOD_ITEMS",
+    "INBOX_MERGE_ERRORS",
+    "INBOX_REJECTED",
     "ITEMS",
     "LABELS",
     "MFA_COVERAGE",
@@ -89,6 +91,8 @@ EXPORTER_LAST_REFRESH: Final = "seclo_exporter_last_refresh_timestamp_seconds"
 EXPORTER_REFRESH_DURATION: Final = "seclo_exporter_refresh_duration_seconds"
 EXPORTER_REFRESH_ERRORS: Final = "seclo_exporter_refresh_errors_total"
 EXPORTER_OBJECTIVE_ERRORS: Final = "seclo_exporter_objective_errors"
+INBOX_REJECTED: Final = "seclo_inbox_rejected_total"
+INBOX_MERGE_ERRORS: Final = "seclo_inbox_merge_errors_total"
 
 # Written by `seclo slo rules` (level:metric:operations, as Prometheus' naming advice has it).
 ERROR_RATIO_RULE: Final = "slo:error_ratio:rate{window}"

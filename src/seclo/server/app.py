@@ -1,43 +1,50 @@
-"""The HTTP side of `seclo serve`: the standard library's threading HTTP server, one thread per connection.
+"""seclo's HTTP application: one Starlette app on uvicorn for /metrics, the Alertmanager webhook and playbooks.
+
+`build_app` puts the routes of what is enabled behind one `Guard` (seclo.server.guard), where the Host check,
+authentication, content type, body limit and JSON checks live for every route. `seclo serve` (`serve()`)
+enables:
 
 - GET /metrics: the exposition the refresher rendered last, gzip-compressed when the client accepts it
-  (Prometheus does). HTTP/1.1 with keep-alive, so a scraper reuses its connection.
+  (Prometheus does). Keep-alive connections, so a scraper reuses its connection.
 - POST /alertmanager: an Alertmanager webhook payload (version 4). 400 with the reason when it is not one;
   200 only after it is in the fsync'ed inbox journal; 503 if the journal cannot be written. Once journaled, the
   payload also goes to the playbooks it triggers (seclo.server.playbooks), which run without holding up the
   answer.
 
-No framework: two routes over cached bytes need none, and http.server keeps the dependency list short.
+`seclo playbook listen` is the same application without the exporter (seclo.playbooks.receiver). Every
+refusal, and every route's error, is a one-line JSON body `{"error": "..."}`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
-
-from seclo import __version__
-from seclo.errors import ConfigError, InputError
+from seclo.errors import InputError
 from seclo.playbooks import load_playbooks
 from seclo.server.alertmanager import parse_payload
+from seclo.server.auth import AccessPolicy, Credentials, access_policy
 from seclo.server.inbox import AlertInbox
+from seclo.server.listener import HttpListener
 from seclo.server.playbooks import PlaybookService
 from seclo.server.refresher import Refresher
 from seclo.workspace import Workspace
 
-__all__ = ["MAX_BODY", "SecloServer", "accepts_gzip", "serve"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+    from starlette.types import Receive, Scope, Send
+
+__all__ = ["SecloServer", "accepts_gzip", "build_app", "json_response", "serve"]
 
 log = logging.getLogger(__name__)
 
-# Alertmanager batches alerts per group; 10 MiB is thousands of alerts, far past any real notification.
-MAX_BODY = 10 * 1024 * 1024
 INDEX = b"seclo serve: GET /metrics (Prometheus exposition), POST /alertmanager (webhook, version 4)\n"
 
 
@@ -56,84 +63,92 @@ def accepts_gzip(header: str | None) -> bool:
     return False
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = f"seclo/{__version__}"
-    disable_nagle_algorithm = True  # headers and body leave at once; no 40 ms delayed-ACK stalls
-    timeout = 120  # an idle keep-alive connection is closed after this many seconds
-    server: SecloServer
+def json_response(status: int, document: dict[str, Any]) -> Response:
+    """A JSON answer on one line."""
+    from starlette.responses import Response  # noqa: PLC0415
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+    return Response(json.dumps(document).encode() + b"\n", status, media_type="application/json")
 
-    def _json(self, status: int, document: dict[str, Any]) -> None:
-        self._send(status, json.dumps(document).encode() + b"\n", "application/json")
 
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            exposition = self.server.refresher.exposition
-            if accepts_gzip(self.headers.get("Accept-Encoding")):
-                body, extra = exposition.gzipped, {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-            else:
-                body, extra = exposition.plain, {"Vary": "Accept-Encoding"}
-            self._send(HTTPStatus.OK, body, CONTENT_TYPE_PLAIN_0_0_4, extra)
-        elif path == "/":
-            self._send(HTTPStatus.OK, INDEX, "text/plain; charset=utf-8")
+def build_app(policy: AccessPolicy, routes: Sequence[BaseRoute]) -> Starlette:
+    """The Starlette application serving `routes` behind the `Guard` applying `policy`."""
+    from starlette.applications import Starlette  # noqa: PLC0415
+    from starlette.exceptions import HTTPException  # noqa: PLC0415
+    from starlette.middleware import Middleware  # noqa: PLC0415
+
+    from seclo.server.guard import Guard, error_body  # noqa: PLC0415
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        from starlette.responses import Response  # noqa: PLC0415
+
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        reason = exc.detail if isinstance(exc, HTTPException) else "internal error (logged by the server)"
+        headers = dict(exc.headers or {}) if isinstance(exc, HTTPException) else None
+        return Response(error_body(reason), status, headers, media_type="application/json")
+
+    return Starlette(
+        routes=list(routes),
+        middleware=[Middleware(Guard, policy=policy)],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
+    )
+
+
+class _Metrics:
+    """GET /metrics as a bare ASGI app: the cached bytes, without a Request and a Response per scrape."""
+
+    def __init__(self, refresher: Refresher) -> None:
+        from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4  # noqa: PLC0415
+
+        self.refresher = refresher
+        self.content_type = CONTENT_TYPE_PLAIN_0_0_4.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exposition = self.refresher.exposition
+        encoding = next((v for k, v in scope["headers"] if k == b"accept-encoding"), b"")
+        headers = [(b"content-type", self.content_type), (b"vary", b"Accept-Encoding")]
+        if accepts_gzip(encoding.decode("latin-1")):
+            body = exposition.gzipped
+            headers.append((b"content-encoding", b"gzip"))
         else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+            body = exposition.plain
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-    def do_HEAD(self) -> None:
-        self.do_GET()
 
-    def do_POST(self) -> None:
-        if self.path.split("?", 1)[0] != "/alertmanager":
-            self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
-            return
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self.close_connection = True
-            self._json(HTTPStatus.LENGTH_REQUIRED, {"error": "a Content-Length header is required"})
-            return
-        if int(length) > MAX_BODY:
-            self.close_connection = True
-            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": f"the body is over {MAX_BODY} bytes"})
-            return
-        body = self.rfile.read(int(length))
+def _serve_routes(
+    refresher: Refresher, inbox: AlertInbox, playbooks: PlaybookService | None
+) -> list[BaseRoute]:
+    from starlette.responses import Response  # noqa: PLC0415
+    from starlette.routing import Route  # noqa: PLC0415
+
+    async def index(request: Request) -> Response:
+        return Response(INDEX, media_type="text/plain; charset=utf-8")
+
+    def alertmanager(request: Request) -> Response:  # a thread of the pool: the journal's fsync blocks
         try:
-            payload, document = parse_payload(body)
+            payload, document = parse_payload(request.state.json.raw)
         except InputError as exc:
-            self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-            return
+            return json_response(400, {"error": " ".join(str(exc).split())})
         try:
-            self.server.inbox.accept(document)
+            inbox.accept(document)
         except OSError as exc:
             log.error("cannot journal an Alertmanager payload: %s", exc.strerror)  # noqa: TRY400 - no traceback
-            self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the payload could not be stored; retry"})
-            return
-        self.server.refresher.wake()
-        if self.server.playbooks is not None:
-            self.server.playbooks.alert(document)
-        self._json(HTTPStatus.OK, {"status": "accepted", "alerts": len(payload.alerts)})
+            return json_response(503, {"error": "the payload could not be stored; retry"})
+        refresher.wake()
+        if playbooks is not None:
+            playbooks.alert(document)
+        return json_response(200, {"status": "accepted", "alerts": len(payload.alerts)})
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+    return [
+        Route("/metrics", _Metrics(refresher), methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+        Route("/alertmanager", alertmanager, methods=["POST"]),
+    ]
 
 
-class SecloServer(ThreadingHTTPServer):
-    """The HTTP server with the workspace's refresher and inbox."""
-
-    daemon_threads = True
-    block_on_close = False
-    # The listen backlog: socketserver's default of 5 resets connections in a burst of webhooks or scrapes.
-    request_queue_size = 128
+class SecloServer:
+    """`seclo serve`: the HTTP application on uvicorn, with the workspace's refresher, inbox and playbooks."""
 
     def __init__(
         self,
@@ -141,37 +156,33 @@ class SecloServer(ThreadingHTTPServer):
         refresher: Refresher,
         inbox: AlertInbox,
         playbooks: PlaybookService | None = None,
+        policy: AccessPolicy | None = None,
     ) -> None:
         self.refresher = refresher
         self.inbox = inbox
         self.playbooks = playbooks
-        self._serving = False
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
+        self.policy = policy or access_policy(address[0], None)
+        app = build_app(self.policy, _serve_routes(refresher, inbox, playbooks))
+        self.listener = HttpListener(app, *address)
 
     @property
     def url(self) -> str:
         """The base URL the server listens on."""
-        host, port = self.server_address[:2]
-        text = host.decode() if isinstance(host, bytes) else str(host)
-        shown = f"[{text}]" if ":" in text else text
-        return f"http://{shown}:{port}"
+        return self.listener.url
 
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Answer requests until `shutdown()` (from another thread) or an exception such as Ctrl-C."""
-        self._serving = True
-        try:
-            super().serve_forever(poll_interval)
-        finally:
-            self._serving = False
+    def serve_forever(self) -> None:
+        """Answer requests until `close()` (from another thread), Ctrl-C or SIGTERM."""
+        self.listener.serve_forever()
+
+    def start(self) -> SecloServer:
+        """Answer requests on a background thread until `close()`."""
+        self.listener.start()
+        return self
 
     def close(self) -> None:
         """Stop serving, let playbook runs in progress finish and record them, and stop the refresher."""
-        if self._serving:
-            self.shutdown()
-        self.server_close()
         try:
+            self.listener.close()
             if self.playbooks is not None:
                 self.playbooks.close()
         finally:
@@ -179,7 +190,14 @@ class SecloServer(ThreadingHTTPServer):
 
 
 def serve(
-    workspace: Workspace, host: str = "127.0.0.1", port: int = 9464, refresh: timedelta | None = None
+    workspace: Workspace,
+    host: str = "127.0.0.1",
+    port: int = 9464,
+    refresh: timedelta | None = None,
+    *,
+    credentials: Credentials | None = None,
+    allowed_hosts: Iterable[str] = (),
+    insecure_no_auth: bool = False,
 ) -> SecloServer:
     """Bind the server and start the refresher; the caller runs `serve_forever()` and later `close()`.
 
@@ -188,12 +206,16 @@ def serve(
             playbooks/ run on those payloads and on the polled triggers after each refresh.
         host, port: where to listen (port 0: any free port; see `SecloServer.url`).
         refresh: how often the figures are read from the store (default one minute).
+        credentials: what requests must present (seclo.server.auth.load_credentials); None: no authentication.
+        allowed_hosts: Host names answered besides the bound address's (seclo.server.auth.access_policy).
+        insecure_no_auth: allow listening beyond loopback without credentials.
 
     Raises:
-        ConfigError: the address cannot be bound (in use, or not an address of this machine), or a playbook
-            file is invalid.
+        ConfigError: beyond loopback without credentials, the address cannot be bound (in use, or not an
+            address of this machine), or a playbook file is invalid.
         StoreError: there are playbooks and the store cannot be opened to load their past runs.
     """
+    policy = access_policy(host, credentials, allowed_hosts=allowed_hosts, insecure_no_auth=insecure_no_auth)
     inbox = AlertInbox(workspace.root / ".seclo" / "inbox")
     gate = threading.RLock()
     refresher = Refresher(workspace, refresh or timedelta(minutes=1), inbox, gate=gate)
@@ -202,12 +224,10 @@ def serve(
         playbooks = PlaybookService(workspace, gate, loaded)
         refresher.on_refresh = playbooks.evaluate
     try:
-        server = SecloServer((host, port), refresher, inbox, playbooks)
-    except OSError as exc:
+        server = SecloServer((host, port), refresher, inbox, playbooks, policy)
+    except BaseException:
         if playbooks is not None:
             playbooks.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}", tip="Choose another --port or --host."
-        ) from None
+        raise
     refresher.start()
     return server

@@ -1,242 +1,210 @@
 """The Alertmanager inbox: accepted payloads are journaled durably, then merged into the store.
 
-`seclo serve` answers 2xx only once a payload is in the journal, an append-only NDJSON file
-(`.seclo/inbox/alertmanager.ndjson` in the workspace) written and fsync'ed under an exclusive lock. Merging
-into the store happens later, whenever the store can be opened for writing (another process, such as
-`seclo import`, may hold it). The journal is never rewritten: a cursor file beside it records the byte
-offset merged so far, replaced atomically after each merge commits. A crash between the commit and the
-cursor only means merging a few lines again, which adds nothing: records are keyed by (fingerprint,
-startsAt), and a resolved alert stays resolved.
+`seclo serve` answers 2xx only once a payload is in the journal (seclo.server.journal: an append-only NDJSON
+file, `.seclo/inbox/alertmanager.ndjson` in the workspace, fsync'ed under an exclusive lock). Merging into the
+store happens later, whenever the store can be opened for writing (another process, such as `seclo import`,
+may hold it). The cursor advances only after a merge commits; a crash between the two only means merging a
+few lines again, which adds nothing: records are keyed by (fingerprint, startsAt), a resolved alert stays
+resolved, and a rejected line is recorded once per (line, field).
+
+Nothing that was accepted is lost, and nothing in the journal can stop the merge: a line that cannot be read,
+or an alert the store cannot hold (a time outside years 1 to 9999 in UTC, text that is not Unicode), is
+written to the `rejected` table with the field and the reason, counted, and skipped, and the cursor moves
+past it. If the store refuses a batch for its data, the batch is merged again line by line so that only the
+line at fault is rejected.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from seclo.atomic import write_text_atomic
-from seclo.importers.merge import row_key_expression
+import duckdb
+from pydantic import ValidationError
+
+from seclo.errors import StoreError
+from seclo.server.alert_store import merge_records
 from seclo.server.alertmanager import AlertRecord, WebhookPayload, alert_records
-from seclo.store import Store, table
-from seclo.store.sql import changed, run
+from seclo.server.journal import COMPACT_BYTES, Journal
+from seclo.store import Store
+from seclo.store.sql import changed
 
 __all__ = ["AlertInbox", "MergeResult"]
 
 log = logging.getLogger(__name__)
 
-_RECEIVED = """fingerprint VARCHAR, starts_at TIMESTAMP, ends_at TIMESTAMP, status VARCHAR, alertname VARCHAR,
-severity VARCHAR, service VARCHAR, slo VARCHAR, labels VARCHAR, annotations VARCHAR, generator_url VARCHAR,
-receiver VARCHAR, received_at TIMESTAMP, incident_id VARCHAR, kind VARCHAR, incident_severity VARCHAR,
-title VARCHAR"""
-_COLUMNS = (
-    "fingerprint, starts_at, ends_at, status, alertname, severity, service, slo, labels, annotations, "
-    "generator_url, receiver, received_at, incident_id"
+# Lines merged per transaction: bounded, so a journal that waited hours for a busy store is merged in steps.
+BATCH_BYTES = 4 << 20
+MAX_RAW_CHARS = 4096  # as the importers cut `rejected.raw`
+# DuckDB errors that mean "this data", not "this store": a batch refused with one is merged line by line.
+_DATA_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.ConstraintException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
 )
 
 
 @dataclass(frozen=True, slots=True)
 class MergeResult:
-    """What one merge did: journal lines read, alerts new to the store, alerts resolved, lines unreadable."""
+    """What one merge did: journal lines read, alerts new to the store, alerts resolved, lines unreadable,
+    and rows written to `rejected` (unreadable lines and alerts the store cannot hold)."""
 
     lines: int
     new: int
     resolved: int
     unreadable: int
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Rejection:
+    line: int
+    field: str
+    reason: str
+    raw: str
+
+
+@dataclass(slots=True)
+class _Line:
+    number: int
+    raw: bytes
+    unreadable: bool = False
+    records: list[AlertRecord] = field(default_factory=list)
+    rejections: list[_Rejection] = field(default_factory=list)
+
+
+def _raw(value: object) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else json.dumps(value)
+    return text[:MAX_RAW_CHARS]
+
+
+def _parse(number: int, raw: bytes) -> _Line:
+    """One journal line: its alerts' records, or why it (or each alert that cannot be stored) is rejected."""
+    line = _Line(number, raw)
+    try:
+        entry = json.loads(raw)
+        document = entry["payload"]
+        payload = WebhookPayload.model_validate(document)
+        records, unusable = alert_records(payload, datetime.fromisoformat(entry["received_at"]))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f".{part}" for part in ("payload", *first["loc"]))[1:]
+        line.rejections.append(_Rejection(number, where, first["msg"], _raw(raw)))
+        line.unreadable = True
+    except Exception as exc:  # a line is one unit of work: whatever it holds, it is recorded and skipped
+        reason = f"unreadable journal line ({type(exc).__name__}: {str(exc)[:200]})"
+        line.rejections.append(_Rejection(number, "", reason, _raw(raw)))
+        line.unreadable = True
+    else:
+        line.records = records
+        alerts = document["alerts"]
+        line.rejections = [_Rejection(number, u.field, u.reason, _raw(alerts[u.index])) for u in unusable]
+    return line
 
 
 class AlertInbox:
     """The journal of accepted Alertmanager payloads of a workspace, and its merge into the store."""
 
-    def __init__(self, folder: Path) -> None:
-        self.journal = folder / "alertmanager.ndjson"
-        self.cursor = folder / "alertmanager.offset"
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _locked(self, mode: str) -> Iterator[int]:
-        """The journal open with an exclusive lock, against this process's threads and other processes."""
-        self.journal.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            fd = os.open(self.journal, os.O_RDWR | os.O_CREAT | (os.O_APPEND if mode == "a" else 0), 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield fd
-            finally:
-                os.close(fd)  # closing releases the lock
+    def __init__(self, folder: Path, compact_bytes: int = COMPACT_BYTES) -> None:
+        self.file = Journal(folder / "alertmanager.ndjson", folder / "alertmanager.offset", compact_bytes)
+        self.journal = self.file.path
+        self.cursor = self.file.cursor
+        self._merging = threading.Lock()
 
     def accept(self, document: object, received_at: datetime | None = None) -> None:
         """Append one accepted payload and fsync it; when this returns, the payload survives a crash.
+
+        The line is ASCII JSON (non-ASCII text as \\u escapes), so any string a JSON parser returned, even a
+        lone surrogate, can be journaled; the merge decides what the store can hold.
 
         Raises:
             OSError: the journal cannot be written (the caller must then not acknowledge the payload).
         """
         moment = received_at or datetime.now(UTC)
-        line = json.dumps(
-            {"received_at": moment.isoformat(), "payload": document},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        created = not self.journal.exists()
-        with self._locked("a") as fd:
-            size = os.fstat(fd).st_size
-            # A crash mid-write can leave a line without its newline; never glue a new line onto it.
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            os.write(fd, line + b"\n")
-            os.fsync(fd)
-        if created:
-            directory = os.open(self.journal.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-
-    def _offset(self) -> int:
-        try:
-            return int(self.cursor.read_text(encoding="ascii").strip() or 0)
-        except FileNotFoundError:
-            return 0
-        except ValueError:
-            log.warning("%s is not a byte offset; merging the whole journal again", self.cursor)
-            return 0
+        entry = {"received_at": moment.isoformat(), "payload": document}
+        self.file.append(json.dumps(entry, separators=(",", ":")).encode("ascii"))
 
     def pending(self) -> bool:
         """True when the journal holds lines not merged into the store yet."""
-        try:
-            return self.journal.stat().st_size > self._offset()
-        except FileNotFoundError:
-            return False
-
-    def _read_new(self) -> tuple[list[AlertRecord], int, int, int]:
-        """Records of the complete lines after the cursor, the lines read, unreadable ones, the new offset."""
-        start = self._offset()
-        with self._locked("r") as fd:
-            size = os.fstat(fd).st_size
-            data = os.pread(fd, max(size - start, 0), start)
-        end = data.rfind(b"\n") + 1  # only whole lines: one being written is read next time
-        records: list[AlertRecord] = []
-        lines = unreadable = 0
-        for raw in data[:end].splitlines():
-            if not raw.strip():
-                continue
-            lines += 1
-            try:
-                entry = json.loads(raw)
-                payload = WebhookPayload.model_validate(entry["payload"])
-                received = datetime.fromisoformat(entry["received_at"])
-            except (ValueError, KeyError, TypeError) as exc:
-                unreadable += 1
-                log.warning("skipping an unreadable line of %s: %s", self.journal, type(exc).__name__)
-                continue
-            records += alert_records(payload, received)
-        return records, lines, unreadable, start + end
+        return self.file.pending()
 
     def merge(self, store: Store) -> MergeResult:
-        """Merge the journal's new lines into alert_events and incidents, in one transaction.
+        """Merge the journal's new lines into alert_events and incidents, a batch per transaction.
 
         Raises:
-            StoreError: the store cannot be written (the lines stay pending).
+            StoreError: the store cannot be written (the lines not merged stay pending).
         """
-        records, lines, unreadable, offset = self._read_new()
-        new = resolved = 0
-        if records:
-            new, resolved = _merge_records(store, records)
-        if offset != self._offset():
-            write_text_atomic(self.cursor, f"{offset}\n")
-        return MergeResult(lines, new, resolved, unreadable)
+        total = MergeResult(0, 0, 0, 0)
+        with self._merging:
+            while True:
+                chunk = self.file.read(BATCH_BYTES)
+                parsed = [
+                    _parse(chunk.start.line + i + 1, raw) for i, raw in enumerate(chunk.lines) if raw.strip()
+                ]
+                new, resolved, rejected = self._merge_lines(store, parsed) if parsed else (0, 0, 0)
+                if chunk.end != chunk.start:
+                    self.file.advance(chunk.end)
+                unreadable = sum(p.unreadable for p in parsed)
+                total = MergeResult(
+                    total.lines + len(parsed),
+                    total.new + new,
+                    total.resolved + resolved,
+                    total.unreadable + unreadable,
+                    total.rejected + rejected,
+                )
+                if not chunk.more:
+                    return total
 
-
-def _collapse(records: list[AlertRecord]) -> list[AlertRecord]:
-    """One record per (fingerprint, startsAt): the first received, with the resolution if any arrived."""
-    out: dict[tuple[str, datetime], AlertRecord] = {}
-    for record in records:
-        key = (record.fingerprint, record.starts_at)
-        first = out.get(key)
-        if first is None:
-            out[key] = record
-        elif first.status == "firing" and record.status == "resolved":
-            out[key] = replace(first, status="resolved", ends_at=record.ends_at)
-    return list(out.values())
-
-
-def _merge_records(store: Store, records: list[AlertRecord]) -> tuple[int, int]:
-    """Insert alerts not seen before and resolve those that were firing; the same for their incidents."""
-    rows = [
-        (
-            r.fingerprint,
-            r.starts_at,
-            r.ends_at,
-            r.status,
-            r.alertname,
-            r.severity,
-            r.service,
-            r.slo,
-            r.labels,
-            r.annotations,
-            r.generator_url,
-            r.receiver,
-            r.received_at,
-            r.incident_id,
-            r.incident_kind,
-            r.incident_severity,
-            r.title,
-        )
-        for r in _collapse(records)
-    ]
-    alert_key = row_key_expression(table("alert_events"))
-    incident_key = row_key_expression(table("incidents"))
-    with store.transaction() as conn:
-        run(conn, f"CREATE OR REPLACE TEMP TABLE _received ({_RECEIVED})")
+    def _merge_lines(self, store: Store, lines: list[_Line]) -> tuple[int, int, int]:
+        """Merge the lines in one transaction; if the store refuses their data, one line at a time."""
         try:
-            placeholders = ", ".join(["(" + ", ".join(["?"] * len(rows[0])) + ")"] * len(rows))
-            run(conn, f"INSERT INTO _received VALUES {placeholders}", [v for row in rows for v in row])
-            new = changed(
-                conn,
-                f"""INSERT INTO alert_events
-                SELECT {_COLUMNS}, NULL, NULL FROM _received AS n
-                WHERE NOT EXISTS (SELECT 1 FROM alert_events AS a
-                                  WHERE a.fingerprint = n.fingerprint AND a.starts_at = n.starts_at)""",
+            return self._commit(store, lines)
+        except _DATA_ERRORS as exc:
+            log.warning(
+                "the store refused a batch of the inbox (%s); merging it line by line", type(exc).__name__
             )
-            resolved = changed(
-                conn,
-                """UPDATE alert_events AS a SET status = 'resolved', ends_at = n.ends_at
-                FROM _received AS n
-                WHERE a.fingerprint = n.fingerprint AND a.starts_at = n.starts_at
-                  AND a.status = 'firing' AND n.status = 'resolved'""",
-            )
-            run(
-                conn,
-                f"""UPDATE alert_events AS a SET row_key = {alert_key}
-                WHERE EXISTS (SELECT 1 FROM _received AS n
-                              WHERE a.fingerprint = n.fingerprint AND a.starts_at = n.starts_at)""",
-            )
-            run(
-                conn,
-                """INSERT INTO incidents (incident_id, kind, severity, service, occurred_at, detected_at,
-                                          resolved_at, title)
-                SELECT incident_id, kind, incident_severity, service, starts_at, starts_at, ends_at, title
-                FROM _received AS n
-                WHERE NOT EXISTS (SELECT 1 FROM incidents AS i WHERE i.incident_id = n.incident_id)""",
-            )
-            run(
-                conn,
-                """UPDATE incidents AS i SET resolved_at = n.ends_at
-                FROM _received AS n
-                WHERE i.incident_id = n.incident_id AND i.resolved_at IS NULL AND n.ends_at IS NOT NULL""",
-            )
-            run(
-                conn,
-                f"""UPDATE incidents SET row_key = {incident_key}
-                WHERE incident_id IN (SELECT incident_id FROM _received)""",
-            )
-        finally:
-            run(conn, "DROP TABLE IF EXISTS _received")
-    return new, resolved
+        new = resolved = rejected = 0
+        for line in lines:
+            try:
+                counts = self._commit(store, [line])
+            except _DATA_ERRORS as exc:
+                reason = f"the store refused it: {type(exc).__name__}: {str(exc)[:200]}"
+                refused = _Line(
+                    line.number, line.raw, True, [], [_Rejection(line.number, "", reason, _raw(line.raw))]
+                )
+                counts = self._commit(store, [refused])
+            new, resolved, rejected = new + counts[0], resolved + counts[1], rejected + counts[2]
+        return new, resolved, rejected
+
+    def _commit(self, store: Store, lines: list[_Line]) -> tuple[int, int, int]:
+        records = [r for line in lines for r in line.records]
+        rejections = [r for line in lines for r in line.rejections]
+        try:
+            with store.transaction() as conn:
+                new, resolved = merge_records(conn, records) if records else (0, 0)
+                rejected = self._reject(conn, rejections) if rejections else 0
+        except duckdb.Error as exc:
+            if isinstance(exc, _DATA_ERRORS):
+                raise
+            raise StoreError(f"cannot merge the Alertmanager inbox into the store: {exc}") from None
+        return new, resolved, rejected
+
+    def _reject(self, conn: duckdb.DuckDBPyConnection, rejections: list[_Rejection]) -> int:
+        """Write rejections to `rejected`, each (line, field) once however often the line is merged."""
+        rows = [(str(self.journal), r.line, r.field, r.reason, r.raw) for r in rejections]
+        placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
+        return changed(
+            conn,
+            f"""INSERT INTO rejected (batch_id, source, kind, line, field, reason, raw, category, lines)
+            SELECT NULL, source, 'alertmanager', line, field, reason, raw, 'invalid', 1
+            FROM (VALUES {placeholders}) AS n (source, line, field, reason, raw)
+            WHERE NOT EXISTS (SELECT 1 FROM rejected AS r WHERE r.source = n.source AND r.kind = 'alertmanager'
+                              AND r.line = n.line AND r.field = n.field)""",
+            [v for row in rows for v in row],
+        )

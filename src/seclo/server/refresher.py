@@ -9,7 +9,13 @@ worker's answer, without the GIL.
 
 Each refresh opens the store read-only and closes it again, so `seclo import` can take the write lock
 between refreshes. When the store cannot be opened (locked, missing) or slos/ is invalid, the previous
-figures keep being served and `seclo_exporter_refresh_errors_total` counts the failure.
+figures keep being served and `seclo_exporter_refresh_errors_total` counts the failure; a worker process
+that dies is replaced at the next refresh.
+
+The thread never dies: every refresh, inbox merge and playbook evaluation is one unit of work whose failure,
+of any kind, is counted, logged (a traceback only the first time a kind of failure is seen in a row) and
+followed by the next unit. Records the merge cannot store are in `rejected` and counted by
+`seclo_inbox_rejected_total`; failed merges by `seclo_inbox_merge_errors_total`.
 
 The thread also merges the Alertmanager inbox into the store (opening it for writing briefly) when payloads
 are pending: at each refresh, as soon as a payload arrives, and every few seconds while the store is busy.
@@ -100,6 +106,10 @@ class Refresher:
         self._highs: dict[tuple[str, ...], float] = {}
         self._figures = b""
         self._errors = 0
+        self._merge_errors = 0
+        self._rejected = 0
+        self._waiting = False
+        self._last_failure: dict[str, str] = {}
         self._last_success: float | None = None
         self._duration = 0.0
         self._wake = threading.Event()
@@ -113,9 +123,33 @@ class Refresher:
         """Refreshes that failed so far."""
         return self._errors
 
+    @property
+    def merge_errors(self) -> int:
+        """Inbox merges that failed so far."""
+        return self._merge_errors
+
     def _render(self) -> bytes:
-        health = ExporterHealth(self._last_success, self._duration, self._errors)
+        inbox = self.inbox is not None
+        health = ExporterHealth(
+            self._last_success,
+            self._duration,
+            self._errors,
+            self._rejected if inbox else None,
+            self._merge_errors if inbox else None,
+        )
         return self._figures + render_health(health)
+
+    def _unexpected(self, what: str, exc: Exception) -> None:
+        """Log an unexpected failure: with its traceback the first time, in one line while it repeats."""
+        kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        if self._last_failure.get(what) == kind:
+            log.error("%s failed again: %s: %s", what, type(exc).__name__, exc)
+        else:
+            self._last_failure[what] = kind
+            log.error("%s failed unexpectedly; going on", what, exc_info=exc)
+
+    def _succeeded(self, what: str) -> None:
+        self._last_failure.pop(what, None)
 
     def _worker(self) -> ProcessPoolExecutor:
         if self._stop.is_set():
@@ -144,19 +178,26 @@ class Refresher:
             if self._stop.is_set():
                 return ok
             self._errors += 1
-            self._pool = None
+            broken, self._pool = self._pool, None
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
             log.error("the refresh worker process died; starting a new one")  # noqa: TRY400 - no traceback
-        except Exception:
+        except Exception as exc:
             # Anything else (a DuckDB failure seclo does not translate) must not end the refreshes for good.
             ok = False
             self._errors += 1
-            log.exception("refresh failed unexpectedly, serving the previous figures")
+            self._unexpected("a refresh (serving the previous figures)", exc)
+        else:
+            self._succeeded("a refresh (serving the previous figures)")
         self._duration = time.perf_counter() - began
         self.exposition = Exposition.of(self._render())
         return ok
 
     def merge_inbox(self) -> bool:
-        """Merge pending Alertmanager payloads into the store; False when the store could not be written."""
+        """Merge pending Alertmanager payloads into the store; False when the store could not be written.
+
+        The inbox's counters in /metrics are brought up to date at once, not at the next refresh.
+        """
         if self.inbox is None or not self.inbox.pending():
             return True
         settings = self.workspace.settings.store
@@ -169,12 +210,37 @@ class Refresher:
             ):
                 result = self.inbox.merge(store)
         except SecloError as exc:
-            log.warning("Alertmanager payloads wait for the store: %s", exc)
+            self._merge_failed()
+            # Retried every few seconds while the store is busy: said once, not every retry.
+            log.log(
+                logging.DEBUG if self._waiting else logging.WARNING,
+                "Alertmanager payloads wait for the store: %s",
+                exc,
+            )
+            self._waiting = True
             return False
+        except OSError as exc:
+            self._merge_failed()
+            log.error("cannot read the Alertmanager inbox: %s", exc)  # noqa: TRY400 - no traceback
+            return False
+        if self._waiting:
+            self._waiting = False
+            log.info("the store is free again; the waiting Alertmanager payloads are merged")
+        if result.rejected:
+            self._rejected += result.rejected
+            self.exposition = Exposition.of(self._render())
         log.info(
-            "merged %d inbox lines: %d new alerts, %d resolved", result.lines, result.new, result.resolved
+            "merged %d inbox lines: %d new alerts, %d resolved, %d rejected",
+            result.lines,
+            result.new,
+            result.resolved,
+            result.rejected,
         )
         return True
+
+    def _merge_failed(self) -> None:
+        self._merge_errors += 1
+        self.exposition = Exposition.of(self._render())
 
     def wake(self) -> None:
         """Ask the thread to merge the inbox now (a payload has arrived)."""
@@ -199,14 +265,29 @@ class Refresher:
         if self._thread is not None:
             self._thread.join()
 
+    def _guarded(self, what: str, step: Callable[[], bool | None]) -> bool:
+        """Run one unit of work; any failure is counted, logged and reported as False, never raised."""
+        try:
+            done = step()
+        except Exception as exc:  # the thread must go on whatever one unit of work raises
+            if what == "an inbox merge":
+                self._merge_failed()
+            else:
+                self._errors += 1
+                self.exposition = Exposition.of(self._render())
+            self._unexpected(what, exc)
+            return False
+        self._succeeded(what)
+        return done is not False
+
     def _run(self) -> None:
         due = time.monotonic()
         while not self._stop.is_set():
-            merged = self.merge_inbox()
+            merged = self._guarded("an inbox merge", self.merge_inbox)
             if time.monotonic() >= due:
-                self.refresh()
+                self._guarded("a refresh", self.refresh)
                 if self.on_refresh is not None:
-                    self.on_refresh()
+                    self._guarded("the playbooks after a refresh", self.on_refresh)
                 due = max(due + self.interval.total_seconds(), time.monotonic())
             wait = due - time.monotonic()
             if not merged:

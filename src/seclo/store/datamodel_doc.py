@@ -51,7 +51,9 @@ cut at 4,096 characters), `category` and `lines`: `invalid` rows are errors and 
 down). `lines` is 1, except for a run of consecutive skipped lines recorded without their text (the kernel and
 cron lines of a syslog file): then the row stands for lines `line` to `line + lines - 1`, and the counts in
 `import_batches` are `sum(lines)`. One row per line:
-`SELECT *, unnest(generate_series(line, line + lines - 1)) AS each_line FROM rejected`.
+`SELECT *, unnest(generate_series(line, line + lines - 1)) AS each_line FROM rejected`. `seclo serve` records
+here the Alertmanager alerts and inbox journal lines it cannot store (`kind` alertmanager, `batch_id` NULL,
+`source` the journal, `line` counted over the journal's whole history; docs/prometheus.md).
 
 ## schema_version
 
