@@ -70,7 +70,8 @@ def needs_approval(playbook: Playbook, step: Step) -> bool:
 
 
 class StepExecution:
-    """The engine's shared state, and the running of a started run's steps (PlaybookRunner builds on it)."""
+    """The engine's shared state, and the running of a started run's steps (PlaybookRunner builds on it and
+    sets the attributes below in its constructor; `lock` guards the in-memory ones)."""
 
     workspace: Workspace
     access: StoreAccess
@@ -126,6 +127,7 @@ class StepExecution:
         *,
         real: bool,
     ) -> dict[str, Any]:
+        """What templates and conditions see: the secrets themselves in a real run, placeholders otherwise."""
         if real:
             secrets = load_secrets(playbook.spec.secrets, self.env)
         else:
