@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -225,3 +226,46 @@ def test_a_retry_of_an_earlier_attempt_does_not_replace_a_later_one() -> None:
     finally:
         timer.close()
     assert timer.pending() == []
+
+
+HELD = """\
+import pathlib, sys, time
+folder = pathlib.Path(sys.argv[1])
+attempt = len(list(folder.glob("attempt-*"))) + 1
+(folder / f"attempt-{attempt}").touch()
+if attempt == 1:
+    sys.exit(1)
+while not (folder / "release").exists():
+    time.sleep(0.01)
+"""
+
+
+def test_an_alert_seen_while_the_timer_s_attempt_runs_does_not_start_another(
+    tmp_path: Path, store: Store
+) -> None:
+    """While the timer's attempt 2 is still in its step, the alert comes again: it is a duplicate, so the
+    occurrence never has two attempts running at once, and attempt 2 then ends succeeded."""
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    (tmp_path / "held.py").write_text(HELD, encoding="utf-8")
+    step = f"    - {{name: work, type: command, args: ['{sys.executable}', '{tmp_path / 'held.py'}', '{folder}']}}\n"
+    spec = "  retry: {attempts: 3, backoff: 30s}\n"
+    ws = workspace(tmp_path / "ws", {"p.yaml": playbook("p", "{type: alertmanager}", step, extra=spec)})
+    clock = Clock()
+    engine = _engine(ws, store, clock)
+    timer = engine.start_retries(poll=3600)
+    [first] = engine.handle_alertmanager(PAGE)
+    clock.now += timedelta(seconds=30)
+    timer.wake()
+    _wait("attempt 2 in its step", (folder / "attempt-2").exists)
+    [repeat] = engine.handle_alertmanager(PAGE)
+    (folder / "release").touch()
+    _wait("attempt 2's end", lambda: not timer.busy())
+    engine.close()
+    assert first.status == "failed"
+    assert repeat.decision == "duplicate"
+    assert sorted(p.name for p in folder.iterdir()) == ["attempt-1", "attempt-2", "release"]
+    assert rows(store, "SELECT status FROM playbook_runs ORDER BY started_at") == [
+        ("failed",),
+        ("succeeded",),
+    ]
