@@ -21,6 +21,11 @@ from seclo.store import Store
 __all__ = ["Claim", "Claims", "attempt_key"]
 
 
+def _pause(backoff: timedelta, failed: int) -> timedelta:
+    """How long after attempt `failed` failed the next may start: the backoff, doubled after each attempt."""
+    return backoff * int(2 ** (failed - 1))
+
+
 def attempt_key(key: str, attempt: int) -> str:
     """The idempotency key of attempt `attempt` (from 1) of the occurrence `key` (`playbook:occurrence`)."""
     return key if attempt == 1 else f"{key}#{attempt}"
@@ -81,13 +86,30 @@ class Claims:
             return f"already ran for {occurrence}"
         if claim.attempts >= attempts:
             return f"already ran for {occurrence}: {claim.attempts} attempts failed, the playbook allows {attempts}"
-        due = (claim.finished_at or now) + backoff * 2 ** (claim.attempts - 1)
+        due = (claim.finished_at or now) + _pause(backoff, claim.attempts)
         if now < due:
             return (
                 f"attempt {claim.attempts} for {occurrence} failed; the next is due at "
                 f"{due:%Y-%m-%d %H:%M:%S} UTC"
             )
         return None
+
+    def next_attempt(self, key: str, attempts: int, backoff: timedelta) -> tuple[int, datetime] | None:
+        """The failed attempt and when the next one is due, or None (not failed, or no attempt left)."""
+        claim = self._claims.get(key)
+        if (
+            claim is None
+            or claim.status != "failed"
+            or claim.finished_at is None
+            or claim.attempts >= attempts
+        ):
+            return None
+        return claim.attempts, claim.finished_at + _pause(backoff, claim.attempts)
+
+    def failed_last(self, key: str, attempt: int) -> bool:
+        """Whether `attempt` is still the latest attempt at `key`, and it failed (a retry of it is not stale)."""
+        claim = self._claims.get(key)
+        return claim is not None and claim.attempts == attempt and claim.status == "failed"
 
     def latest_run(self, key: str) -> str | None:
         """The run id of the latest attempt this process started, if any."""
