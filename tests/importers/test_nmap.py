@@ -319,7 +319,9 @@ def test_deeply_nested_elements_are_read_in_linear_time(store: Store, tmp_path: 
     """
     depth = 300_000
     nested = "<x>" * depth + "</x>" * depth
-    port = f'<port protocol="tcp" portid="22"><state state="open"/><service name="ssh">{nested}</service></port>'
+    port = (
+        f'<port protocol="tcp" portid="22"><state state="open"/><service name="ssh">{nested}</service></port>'
+    )
     path = tmp_path / "deep.xml"
     path.write_text(_scan(_host('<address addr="10.0.0.9" addrtype="ipv4"/>', port)))
     result = _import(store, path)

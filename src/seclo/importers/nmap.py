@@ -113,9 +113,11 @@ class _ScanReader:
         if not self._path and tag != "nmaprun":
             raise _NotAScanError(tag)
         self._path.append(tag)
-        if len(self._path) > _DEEPEST:
-            return
-        path = tuple(self._path)
+        if len(self._path) <= _DEEPEST:
+            self._note(tuple(self._path), attrib)
+
+    def _note(self, path: tuple[str, ...], attrib: dict[str, str]) -> None:
+        """Keep what the element at `path` says, if it is one seclo reads."""
         host, port = self._host, self._port
         if path == ("nmaprun",):
             self.start_time = attrib.get("start")
