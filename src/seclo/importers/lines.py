@@ -16,6 +16,7 @@ Two things are not text, and are treated the same wherever they fall in the file
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator, Sequence
 from io import BufferedReader
 from pathlib import Path
@@ -31,8 +32,12 @@ __all__ = [
     "CHUNK_BYTES",
     "MAX_LINE_BYTES",
     "MAX_RAW_CHARS",
+    "NUL_INSIDE",
+    "TOO_LONG",
+    "Oversized",
     "binary_offset",
     "json_fields_sql",
+    "line_pieces",
     "stage_lines",
     "without_padding",
 ]
@@ -45,10 +50,11 @@ TOO_LONG = f"line is over {MAX_LINE_BYTES:,} bytes; it was not read"
 _NEWLINE = 10
 _CARRIAGE_RETURN = 13
 _FINE, _NUL, _LONG = 0, 1, 2  # a line's flag
+_STRAY_NULS = 3  # this many NULs inside lines are stray ones in text, however short the file
 _KEPT_BYTES = 4 * MAX_RAW_CHARS  # of a line over the limit, enough for the rejects' raw text
 
 
-class _Oversized:
+class Oversized:
     """A line over MAX_LINE_BYTES, of which only the start is kept (for the rejects' raw text)."""
 
     __slots__ = ("start",)
@@ -84,27 +90,28 @@ def binary_offset(head: bytes) -> int | None:
 
     NUL padding (see the module's docstring) is text with a gap, not binary; so is a stray NUL, whose line is
     rejected. The start is binary when it holds NULs and, NULs aside, is not UTF-8 (an image, a compressed
-    file), or when NULs inside lines are more than 1% of its bytes (UTF-16, a compiled program).
+    file), or when NULs inside lines are more than 1% of its bytes and more than a few (UTF-16, a compiled
+    program).
     """
     data = np.frombuffer(head, dtype=np.uint8)
     nul = data == 0
     if not nul.any():
         return None
     try:
-        # The start may end inside a character: only the bytes before its last 3 must decode.
-        data[~nul][:-3].tobytes().decode("utf-8")
+        # The start may end inside a character: a character cut off at the end is not an error.
+        codecs.getincrementaldecoder("utf-8")().decode(data[~nul].tobytes(), final=False)
     except UnicodeDecodeError:
         return head.index(0)
     inside = int((without_padding(data) == 0).sum())
-    return head.index(0) if inside * 100 > len(head) else None
+    return head.index(0) if inside > max(_STRAY_NULS, len(head) // 100) else None
 
 
-def _pieces(handle: BufferedReader) -> Iterator[bytes | memoryview | _Oversized]:
+def line_pieces(handle: BufferedReader) -> Iterator[bytes | memoryview | Oversized]:
     """Yield the file as buffers of whole lines (each ending in a newline), without copying whole chunks.
 
     One read buffer is reused, so each piece is valid only until the next is asked for. A line split across
     reads is rebuilt from its parts (less the NUL padding it starts with, which may be long); a last line without
-    a newline gets one. A line that grows past MAX_LINE_BYTES across reads is yielded as one `_Oversized` (its
+    a newline gets one. A line that grows past MAX_LINE_BYTES across reads is yielded as one `Oversized` (its
     start), and the rest of it is skipped.
     """
     buffer = bytearray(CHUNK_BYTES)
@@ -132,11 +139,11 @@ def _pieces(handle: BufferedReader) -> Iterator[bytes | memoryview | _Oversized]
                 continue
             if first == 0:
                 continue
-            yield _Oversized(oversized)
+            yield Oversized(oversized)
             oversized = None
         elif tail:
             line = b"".join([*tail, bytes(chunk[:first])])
-            yield _Oversized(line[:_KEPT_BYTES]) if len(line) > MAX_LINE_BYTES + 1 else line
+            yield Oversized(line[:_KEPT_BYTES]) if len(line) > MAX_LINE_BYTES + 1 else line
             tail, held = [], 0
         else:
             first = 0
@@ -147,10 +154,10 @@ def _pieces(handle: BufferedReader) -> Iterator[bytes | memoryview | _Oversized]
         if cut < size:
             hold(bytes(chunk[cut:size]))
     if oversized is not None:
-        yield _Oversized(oversized)
+        yield Oversized(oversized)
     elif tail:
         line = b"".join(tail)
-        yield _Oversized(line[:_KEPT_BYTES]) if len(line) > MAX_LINE_BYTES else line + b"\n"
+        yield Oversized(line[:_KEPT_BYTES]) if len(line) > MAX_LINE_BYTES else line + b"\n"
 
 
 def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, int]:
@@ -201,7 +208,7 @@ def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, i
     return pa.table(table), first_line + newlines.size
 
 
-def _oversized_table(line: _Oversized, number: int) -> pa.Table:
+def _oversized_table(line: Oversized, number: int) -> pa.Table:
     """The one-row table of a line over MAX_LINE_BYTES, as `_lines_table` gives it."""
     return pa.table(
         {
@@ -281,8 +288,8 @@ def stage_lines(
     line = 1
     read = 0
     with source.open("rb") as handle:
-        for piece in _pieces(handle):
-            if isinstance(piece, _Oversized):
+        for piece in line_pieces(handle):
+            if isinstance(piece, Oversized):
                 table, line = _oversized_table(piece, line), line + 1
             else:
                 table, line = _lines_table(piece, line)
@@ -290,7 +297,7 @@ def stage_lines(
                 table = table.filter(pc.is_in(table.column("_line"), value_set=only))
             _insert_lines(staging, name, table, query)
             read += table.num_rows
-            staging.reporter.advance(len(piece.start) if isinstance(piece, _Oversized) else len(piece))
+            staging.reporter.advance(len(piece.start) if isinstance(piece, Oversized) else len(piece))
     staging.reporter.finish()
     return name, read
 

@@ -1,0 +1,325 @@
+"""Splitting a CSV (or TSV) file into records and fields with numpy, so that every record is accounted for.
+
+DuckDB's CSV reader numbers only the rows it keeps, drops a row longer than its buffer without a trace and turns
+a short row into one error per missing column; here every record of the file ends as one row, at the line it
+starts on, with its fields or the reason it has none.
+
+The file is read as whole lines (`lines.line_pieces`). In each piece numpy finds the quotes, newlines and
+delimiters. RFC 4180 quoting makes a newline or a delimiter part of a value exactly when an odd number of quotes
+comes before it (a doubled quote inside a quoted value counts twice), so the records and their fields are
+found without a loop: a record ends at a newline after an even number of quotes, a field at such a delimiter.
+A quote that can neither open nor close a value (the `"` in `ab"c`) is text, as DuckDB reads it, and does not
+count. A record that does not fit this reading (a quote that does not open or close a value where it stands, a
+quote never closed) is rejected whole, like a record with the wrong number of fields, one with a NUL inside its
+text or one over `MAX_LINE_BYTES`. NUL padding is dropped as for every text file (see `lines`).
+
+The fields of the well-formed records are Arrow string columns cut out of the piece by their offsets; DuckDB
+then removes the quoting, set-based.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seclo.importers import lines
+from seclo.importers.interface import Staging
+from seclo.importers.lines import MAX_RAW_CHARS, NUL_INSIDE, TOO_LONG, Oversized, line_pieces, without_padding
+from seclo.store.sql import quote_ident, run, sql_literal
+
+__all__ = ["stage_delimited"]
+
+_NEWLINE, _CARRIAGE_RETURN, _QUOTE = 10, 13, ord('"')
+BAD_QUOTE = (
+    'a quote that neither opens nor closes a quoted value (quote the value and double its quotes: "a""b")'
+)
+UNCLOSED = "a quoted value is never closed (it runs to the end of the file)"
+
+
+_FIELDS, _QUOTING, _NUL, _LONG, _UNCLOSED = 1, 2, 3, 4, 5  # why a record is rejected before typing
+_REASONS = {_QUOTING: BAD_QUOTE, _NUL: NUL_INSIDE, _LONG: TOO_LONG, _UNCLOSED: UNCLOSED}
+
+
+@dataclass(frozen=True, slots=True)
+class _Bad:
+    """Records rejected before typing: their first lines, why (a code, and the fields found) and their text."""
+
+    lines: np.ndarray
+    codes: np.ndarray
+    fields: np.ndarray
+    raws: pa.Array
+
+    @staticmethod
+    def one(line: int, code: int, raw: bytes) -> _Bad:
+        return _Bad(
+            np.array([line], np.int64),
+            np.array([code], np.int8),
+            np.zeros(1, np.int64),
+            pa.array([raw[: 4 * MAX_RAW_CHARS]], pa.large_binary()),
+        )
+
+    def __add__(self, other: _Bad) -> _Bad:
+        return _Bad(
+            np.concatenate((self.lines, other.lines)),
+            np.concatenate((self.codes, other.codes)),
+            np.concatenate((self.fields, other.fields)),
+            pa.concat_arrays([self.raws, other.raws]),
+        )
+
+    def __getitem__(self, index: slice) -> _Bad:
+        return _Bad(self.lines[index], self.codes[index], self.fields[index], self.raws[index])
+
+
+_NONE = _Bad(
+    np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64), pa.array([], pa.large_binary())
+)
+
+
+def _counted_quotes(buf: np.ndarray, delimiter: int) -> np.ndarray:
+    """Positions of the quotes that open or close values (or are doubled inside one); lone quotes inside an
+    unquoted value are text."""
+    quotes = np.flatnonzero(buf == _QUOTE)
+    if not quotes.size:
+        return quotes
+    size = buf.size
+    before = np.where(quotes > 0, buf[np.maximum(quotes - 1, 0)], _NEWLINE)
+    after = np.where(quotes + 1 < size, buf[np.minimum(quotes + 1, size - 1)], _NEWLINE)
+    edge = (_NEWLINE, _CARRIAGE_RETURN, delimiter, _QUOTE)
+    return quotes[np.isin(before, edge) | np.isin(after, edge)]
+
+
+def _misplaced(buf: np.ndarray, quotes: np.ndarray, delimiter: int) -> np.ndarray:
+    """The quotes (of `_counted_quotes`) that are not where an opening, closing or doubled quote can be."""
+    size = buf.size
+    before = np.where(quotes > 0, buf[np.maximum(quotes - 1, 0)], _NEWLINE)
+    after = np.where(quotes + 1 < size, buf[np.minimum(quotes + 1, size - 1)], _NEWLINE)
+    opening = np.arange(quotes.size) % 2 == 0
+    # A doubled quote inside a value: an odd (closing-looking) quote right before an even one.
+    pair_left = np.zeros(quotes.size, dtype=bool)
+    pair_left[:-1] = (quotes[1:] - quotes[:-1] == 1) & ~opening[:-1]
+    pair_right = np.zeros(quotes.size, dtype=bool)
+    pair_right[1:] = pair_left[:-1]
+    opens_ok = np.isin(before, (_NEWLINE, delimiter)) | pair_right
+    closes_ok = np.isin(after, (_NEWLINE, _CARRIAGE_RETURN, delimiter)) | pair_left
+    return quotes[np.where(opening, ~opens_ok, ~closes_ok)]
+
+
+class _Splitter:
+    """Turns pieces of whole lines into records, carrying a record whose quoted value spans pieces."""
+
+    def __init__(self, delimiter: int, width: int) -> None:
+        self.delimiter, self.width = delimiter, width
+        self.line = 1  # the line the next piece starts on
+        self.carry = b""  # the start of a record left open at the end of the last piece
+        self.carry_line = 0
+        self.carry_newlines = 0  # the newlines in `carry` (counted in `line` already)
+
+    def oversized(self, piece: Oversized) -> tuple[pa.Table | None, _Bad]:
+        """A line over the limit: it and any record left open before it are one rejected record."""
+        start = self.carry_line if self.carry else self.line
+        raw = self.carry[: 4 * MAX_RAW_CHARS] + piece.start
+        self.carry, self.line = b"", self.line + 1
+        return None, _Bad.one(start, _LONG, raw)
+
+    def split(self, piece: bytes | memoryview, *, final: bool = False) -> tuple[pa.Table | None, _Bad]:
+        """The well-formed records of `piece` (after the carried one) as a table of `_line` and one text column
+        per field, and the rejected ones."""
+        first_line = self.carry_line if self.carry else self.line
+        data = self.carry + bytes(piece) if self.carry else piece
+        read = np.frombuffer(data, dtype=np.uint8)
+        buf = without_padding(read)
+        nuls = buf is not read  # the piece held NULs (the padding among them is gone)
+        if nuls:
+            data = buf.tobytes()
+        newlines = np.flatnonzero(buf == _NEWLINE)
+        quotes = _counted_quotes(buf, self.delimiter)
+        outside = np.searchsorted(quotes, newlines) % 2 == 0
+        ends = newlines[outside]  # the newline ending each record
+        consumed = int(ends[-1]) + 1 if ends.size else 0
+        self.line += newlines.size - (self.carry_newlines if self.carry else 0)
+        if consumed < buf.size:
+            rest = bytes(data[consumed:])
+            if final or len(rest) > lines.MAX_LINE_BYTES:
+                self.carry = b""
+                tail_line = first_line + int(np.searchsorted(newlines, consumed))
+                bad_tail = _Bad.one(tail_line, _UNCLOSED if final else _LONG, rest)
+            else:
+                self.carry, self.carry_line = rest, first_line + int(np.searchsorted(newlines, consumed))
+                self.carry_newlines = int(newlines.size - np.searchsorted(newlines, consumed))
+                bad_tail = None
+        else:
+            self.carry, bad_tail = b"", None
+        good, bad = self._records(data, buf[:consumed], ends, quotes, first_line, newlines, nuls=nuls)
+        return good, bad if bad_tail is None else bad + bad_tail
+
+    def _records(
+        self,
+        data: bytes | memoryview,
+        buf: np.ndarray,
+        ends: np.ndarray,
+        quotes: np.ndarray,
+        first_line: int,
+        newlines: np.ndarray,
+        *,
+        nuls: bool,
+    ) -> tuple[pa.Table | None, _Bad]:
+        if not ends.size:
+            return None, _NONE
+        quotes = quotes[quotes < buf.size]
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        has_cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == _CARRIAGE_RETURN)
+        lengths = ends - starts - has_cr
+        numbers = first_line + np.searchsorted(newlines, starts)
+        delimiters = np.flatnonzero(buf == self.delimiter)
+        delimiters = delimiters[np.searchsorted(quotes, delimiters) % 2 == 0]
+        fields = np.searchsorted(delimiters, ends) - np.searchsorted(delimiters, starts) + 1
+        problem = np.zeros(ends.size, dtype=np.int8)
+        problem[fields != self.width] = _FIELDS
+        problem[np.searchsorted(ends, _misplaced(buf, quotes, self.delimiter))] = _QUOTING
+        if nuls:
+            problem[np.searchsorted(ends, np.flatnonzero(buf == 0))] = _NUL
+        problem[lengths > lines.MAX_LINE_BYTES] = _LONG
+        keep = lengths > 0  # blank lines (padding dropped) are not records
+        bad_index = np.flatnonzero(keep & (problem > 0))
+        bad = _NONE
+        if bad_index.size:
+            records = pa.Array.from_buffers(
+                pa.large_binary(),
+                ends.size,
+                [None, pa.py_buffer(np.append(starts, buf.size).astype(np.int64)), pa.py_buffer(data)],
+            )
+            raws = pc.binary_slice(
+                pc.binary_slice(records.take(pa.array(bad_index)), 0, -1), 0, 4 * MAX_RAW_CHARS
+            )
+            bad = _Bad(numbers[bad_index], problem[bad_index], fields[bad_index], raws)
+        good = keep & (problem == 0)
+        if not good.any():
+            return None, bad
+        # Every field of the piece, each with the byte after it (a delimiter or the record's newline), is one
+        # value of a binary array over the piece's own bytes (no copy); a record's fields are consecutive values.
+        bounds = np.sort(np.concatenate((starts, delimiters + 1)), kind="stable")
+        offsets = np.append(bounds, buf.size).astype(np.int64)
+        values = pa.Array.from_buffers(
+            pa.large_binary(), bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        )
+        first_field = (np.cumsum(fields) - fields)[good]
+        table = {"_line": pa.array(numbers[good])}
+        for j in range(self.width):
+            column = pc.binary_slice(values.take(pa.array(first_field + j)), 0, -1)
+            if j == self.width - 1 and has_cr[good].any():
+                column = pc.if_else(pa.array(has_cr[good]), pc.binary_slice(column, 0, -1), column)
+            table[f"c{j}"] = column
+        return pa.table(table), bad
+
+
+def _pieces(staging: Staging, splitter: _Splitter) -> Iterator[tuple[pa.Table | None, _Bad]]:
+    with staging.path.open("rb") as handle:
+        for piece in line_pieces(handle):
+            if isinstance(piece, Oversized):
+                yield splitter.oversized(piece)
+                staging.reporter.advance(len(piece.start))
+            else:
+                yield splitter.split(piece)
+                staging.reporter.advance(len(piece))
+    if splitter.carry:
+        yield splitter.split(b"", final=True)
+
+
+def _unquote(column: str) -> str:
+    """SQL for a field's value: NULL when empty, the text between the quotes (doubled quotes undone) when
+    quoted; well-formed quoting was checked by numpy."""
+    return f"""CASE WHEN {column} = '' THEN NULL
+        WHEN starts_with({column}, '"') THEN replace(substr({column}, 2, length({column}) - 2), '""', '"')
+        ELSE {column} END"""
+
+
+def stage_delimited(staging: Staging, header: list[str], delimiter: str) -> tuple[str, int]:
+    """Stage the records after the header line as a table of `_line`, `_problem`, `_raw` and one text column per
+    header name (`_problem` set, the columns NULL, for a rejected record). Returns it and the records read."""
+    conn = staging.conn
+    width = len(header)
+    name = staging.temp_name("csv")
+    columns = ", ".join(f"{quote_ident(h)} VARCHAR" for h in header)
+    run(
+        conn,
+        f"CREATE TEMP TABLE {name} (_line BIGINT, _problem VARCHAR, _field VARCHAR, _raw VARCHAR, {columns})",
+    )
+    splitter = _Splitter(ord(delimiter), width)
+    staging.reporter.start(f"reading {staging.path.name}", total=staging.path.stat().st_size)
+    read = 0
+    header_seen = False
+    for records, rejected in _pieces(staging, splitter):
+        good, bad = records, rejected
+        if not header_seen:
+            good, bad, header_seen = _without_header(good, bad)
+        read += (good.num_rows if good is not None else 0) + bad.lines.size
+        if good is not None and good.num_rows:
+            _insert_good(staging, name, good, header)
+        if bad.lines.size:
+            _insert_bad(staging, name, bad, header)
+    staging.reporter.finish()
+    return name, read
+
+
+def _without_header(good: pa.Table | None, bad: _Bad) -> tuple[pa.Table | None, _Bad, bool]:
+    """Drop the first record (the header, which `canonical` read and checked) wherever it was put."""
+    first_good = good.column("_line")[0].as_py() if good is not None and good.num_rows else None
+    first_bad = int(bad.lines[0]) if bad.lines.size else None
+    if first_good is None and first_bad is None:
+        return good, bad, False
+    if first_bad is None or (first_good is not None and first_good < first_bad):
+        return good.slice(1) if good is not None else None, bad, True
+    return good, bad[1:], True
+
+
+def _insert_good(staging: Staging, name: str, good: pa.Table, header: list[str]) -> None:
+    conn = staging.conn
+    try:
+        texts = {c: good.column(c).cast(pa.large_string()) for c in good.column_names if c != "_line"}
+    except pa.ArrowInvalid:
+        conn.register("_seclo_csv", good)
+        decoded = ", ".join(f"try(decode(CAST(c{j} AS BLOB))) AS c{j}" for j in range(len(header)))
+        utf8 = " AND ".join(f"c{j} IS NOT NULL" for j in range(len(header)))
+        raws = " || ',' || ".join(f"CAST(CAST(b.c{j} AS BLOB) AS VARCHAR)" for j in range(len(header)))
+        values = ", ".join(f"CASE WHEN ok THEN {_unquote(f'c{j}')} END" for j in range(len(header)))
+        run(
+            conn,
+            f"""INSERT INTO {name} SELECT _line, CASE WHEN NOT ok THEN 'not valid UTF-8 text' END, NULL,
+                CASE WHEN NOT ok THEN left(raw, {MAX_RAW_CHARS}) END, {values}
+            FROM (SELECT d.*, {utf8} AS ok, {raws} AS raw
+                FROM (SELECT _line, {decoded} FROM _seclo_csv) d POSITIONAL JOIN _seclo_csv b)""",
+        )
+    else:
+        conn.register("_seclo_csv", pa.table({"_line": good.column("_line"), **texts}))
+        values = ", ".join(_unquote(f"c{j}") for j in range(len(header)))
+        run(conn, f"INSERT INTO {name} SELECT _line, NULL, NULL, NULL, {values} FROM _seclo_csv")
+    conn.unregister("_seclo_csv")
+
+
+def _insert_bad(staging: Staging, name: str, bad: _Bad, header: list[str]) -> None:
+    """Insert the rejected records; a short one names the first column it lacks."""
+    conn = staging.conn
+    table = pa.table(
+        {
+            "_line": pa.array(bad.lines, pa.int64()),
+            "_code": pa.array(bad.codes, pa.int8()),
+            "_fields": pa.array(bad.fields, pa.int64()),
+            "_raw": bad.raws,
+        }
+    )
+    reasons = " ".join(f"WHEN {code} THEN {sql_literal(reason)}" for code, reason in _REASONS.items())
+    columns = "[" + ", ".join(sql_literal(h) for h in header) + "]"
+    conn.register("_seclo_csv_bad", table)
+    run(
+        conn,
+        f"""INSERT INTO {name} (_line, _problem, _field, _raw)
+        SELECT _line, CASE _code {reasons} ELSE 'expected {len(header)} fields, got ' || _fields END,
+            CASE WHEN _code = {_FIELDS} THEN {columns}[_fields + 1] END,
+            left(coalesce(try(decode(CAST(_raw AS BLOB))), CAST(CAST(_raw AS BLOB) AS VARCHAR)), {MAX_RAW_CHARS})
+        FROM _seclo_csv_bad""",
+    )
+    conn.unregister("_seclo_csv_bad")
