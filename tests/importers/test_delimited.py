@@ -173,3 +173,16 @@ def test_records_match_pythons_csv_reader_whatever_the_chunk_size(
     assert [u for (u,) in users] == expected_users
     assert [r for (r,) in rejected] == expected_rejects
     assert result.rows_read == len(rows)
+
+
+def test_a_row_that_is_not_utf8_is_rejected_and_the_others_load(store: Store, tmp_path: Path) -> None:
+    """A row holding bytes that are not UTF-8 is rejected at its line, with its bytes shown escaped."""
+    path = tmp_path / "events.csv"
+    path.write_bytes(
+        HEADER.encode() + GOOD.format(1, "a\xffb").encode("latin-1") + GOOD.format(2, "bob").encode()
+    )
+    result = import_path(store, get_importer("events"), path)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
+    assert _rejected(store) == [(2, None, "not valid UTF-8 text")]
+    raw = store.conn.execute("SELECT raw FROM rejected").fetchall()
+    assert raw == [("2024-03-01T10:00:01Z,a\\xFFb,success,true,10.0.0.1,ssh,h1,csv",)]

@@ -281,17 +281,18 @@ def _insert_good(staging: Staging, name: str, good: pa.Table, header: list[str])
     try:
         texts = {c: good.column(c).cast(pa.large_string()) for c in good.column_names if c != "_line"}
     except pa.ArrowInvalid:
+        # Some value is not UTF-8: decode value by value; a record with such a value is rejected whole.
         conn.register("_seclo_csv", good)
-        decoded = ", ".join(f"try(decode(CAST(c{j} AS BLOB))) AS c{j}" for j in range(len(header)))
-        utf8 = " AND ".join(f"c{j} IS NOT NULL" for j in range(len(header)))
-        raws = " || ',' || ".join(f"CAST(CAST(b.c{j} AS BLOB) AS VARCHAR)" for j in range(len(header)))
-        values = ", ".join(f"CASE WHEN ok THEN {_unquote(f'c{j}')} END" for j in range(len(header)))
+        width = len(header)
+        decoded = ", ".join(f"try(decode(CAST(c{j} AS BLOB))) AS d{j}" for j in range(width))
+        utf8 = " AND ".join(f"d{j} IS NOT NULL" for j in range(width))
+        raws = " || ',' || ".join(f"CAST(CAST(c{j} AS BLOB) AS VARCHAR)" for j in range(width))
+        values = ", ".join(f"CASE WHEN ok THEN {_unquote(f'd{j}')} END" for j in range(width))
         run(
             conn,
             f"""INSERT INTO {name} SELECT _line, CASE WHEN NOT ok THEN 'not valid UTF-8 text' END, NULL,
                 CASE WHEN NOT ok THEN left(raw, {MAX_RAW_CHARS}) END, {values}
-            FROM (SELECT d.*, {utf8} AS ok, {raws} AS raw
-                FROM (SELECT _line, {decoded} FROM _seclo_csv) d POSITIONAL JOIN _seclo_csv b)""",
+            FROM (SELECT *, {utf8} AS ok, {raws} AS raw FROM (SELECT *, {decoded} FROM _seclo_csv))""",
         )
     else:
         conn.register("_seclo_csv", pa.table({"_line": good.column("_line"), **texts}))
