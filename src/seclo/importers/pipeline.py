@@ -106,6 +106,8 @@ def _first_reject(conn: duckdb.DuckDBPyConnection, rejects: str, categories: Ite
     if not row:
         return ""
     line, field, reason = row[0]
+    # A reason may quote a value holding a line break (a quoted CSV value): the message stays one line.
+    reason = str(reason).replace("\r", "\\r").replace("\n", "\\n")
     where = f"line {line}" if line is not None else "a record"
     return f"{where}" + (f", field {field}" if field else "") + f": {reason}"
 
