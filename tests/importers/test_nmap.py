@@ -314,8 +314,8 @@ def test_real_scans_with_an_element_deleted_never_crash(name: str, seed: int) ->
 def test_deeply_nested_elements_are_read_in_linear_time(store: Store, tmp_path: Path) -> None:
     """A scan whose port holds 300,000 nested elements (2 MB) still loads its host and port.
 
-    Each element's path was built afresh from the whole stack, so this file took minutes (quadratic in the
-    depth); it now takes a fraction of a second.
+    Each element's path was built afresh from the whole stack, so this file took about a minute (quadratic in
+    the depth); it now takes a fraction of a second.
     """
     depth = 300_000
     nested = "<x>" * depth + "</x>" * depth
