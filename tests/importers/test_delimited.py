@@ -186,3 +186,11 @@ def test_a_row_that_is_not_utf8_is_rejected_and_the_others_load(store: Store, tm
     assert _rejected(store) == [(2, None, "not valid UTF-8 text")]
     raw = store.conn.execute("SELECT raw FROM rejected").fetchall()
     assert raw == [("2024-03-01T10:00:01Z,a\\xFFb,success,true,10.0.0.1,ssh,h1,csv",)]
+
+
+def test_nul_padding_before_the_header_is_dropped(store: Store, tmp_path: Path) -> None:
+    """NUL padding at the very start of the file, before the header, is dropped like padding anywhere else."""
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"\0" * 300 + (HEADER + GOOD.format(1, "alice")).encode())
+    result = import_path(store, get_importer("events"), path)
+    assert (result.rows_read, result.rows_loaded) == (1, 1)

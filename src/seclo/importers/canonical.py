@@ -39,7 +39,7 @@ def _format_of(path: Path) -> str:
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        first = handle.readline(1 << 16)
+        first = handle.readline(1 << 16).strip("\0")  # NUL padding, as for every line (see lines.py)
     try:
         header = next(csv.reader([first], delimiter=delimiter))
     except (csv.Error, StopIteration):

@@ -199,20 +199,23 @@ class _Splitter:
         good = keep & (problem == 0)
         if not good.any():
             return None, bad
-        # Every field of the piece, each with the byte after it (a delimiter or the record's newline), is one
-        # value of a binary array over the piece's own bytes (no copy); a record's fields are consecutive values.
+        # Every field of the piece is one value of a binary array over the piece's own bytes (no copy), followed
+        # by a value holding what ends it (the delimiter, or the record's LF or CRLF); a record's fields are
+        # consecutive. Each column is then one `take` of its fields.
         bounds = np.sort(np.concatenate((starts, delimiters + 1)), kind="stable")
-        offsets = np.append(bounds, buf.size).astype(np.int64)
+        field_ends = np.append(bounds[1:], buf.size) - 1
+        crlf = (buf[field_ends] == _NEWLINE) & (field_ends > bounds)
+        crlf[crlf] = buf[field_ends[crlf] - 1] == _CARRIAGE_RETURN
+        field_ends[crlf] -= 1
+        offsets = np.empty(2 * bounds.size + 1, dtype=np.int64)
+        offsets[0:-1:2], offsets[1::2], offsets[-1] = bounds, field_ends, buf.size
         values = pa.Array.from_buffers(
-            pa.large_binary(), bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+            pa.large_binary(), 2 * bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
         first_field = (np.cumsum(fields) - fields)[good]
         table = {"_line": pa.array(numbers[good])}
         for j in range(self.width):
-            column = pc.binary_slice(values.take(pa.array(first_field + j)), 0, -1)
-            if j == self.width - 1 and has_cr[good].any():
-                column = pc.if_else(pa.array(has_cr[good]), pc.binary_slice(column, 0, -1), column)
-            table[f"c{j}"] = column
+            table[f"c{j}"] = values.take(pa.array(2 * (first_field + j)))
         return pa.table(table), bad
 
 

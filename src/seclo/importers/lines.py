@@ -180,9 +180,10 @@ def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, i
         at = np.searchsorted(text, starts)
         first_text = np.where(at < text.size, text[np.minimum(at, text.size - 1)], buf.size)
         raw_lengths -= np.minimum(first_text, ends) - starts
+    newlines = ends
     if had_nul:
         buf, data = unpadded, unpadded.tobytes()
-    newlines = np.nonzero(buf == _NEWLINE)[0]
+        newlines = np.nonzero(buf == _NEWLINE)[0]
     offsets = np.concatenate(([0], newlines + 1)).astype(np.int64)
     with_endings = pa.Array.from_buffers(
         pa.large_binary(), newlines.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
@@ -195,7 +196,7 @@ def _lines_table(data: bytes | memoryview, first_line: int) -> tuple[pa.Table, i
         lines = pc.if_else(pa.array(has_cr), pc.binary_slice(with_endings, 0, -2), lines)
     numbers = pa.array(np.arange(first_line, first_line + newlines.size, dtype=np.int64))
     lengths = np.diff(offsets) - 1 - has_cr
-    flags = np.where(raw_lengths > MAX_LINE_BYTES, _LONG, _FINE).astype(np.int8)
+    flags = (raw_lengths > MAX_LINE_BYTES).astype(np.int8) * _LONG
     if had_nul:  # flag the lines that still hold a NUL, inside their text
         nuls = np.flatnonzero(buf == 0)
         flags[np.searchsorted(newlines, nuls)] = _NUL
