@@ -194,3 +194,25 @@ def test_nul_padding_before_the_header_is_dropped(store: Store, tmp_path: Path) 
     path.write_bytes(b"\0" * 300 + (HEADER + GOOD.format(1, "alice")).encode())
     result = import_path(store, get_importer("events"), path)
     assert (result.rows_read, result.rows_loaded) == (1, 1)
+
+
+def test_stray_quotes_are_text_and_later_lines_keep_their_numbers(store: Store, tmp_path: Path) -> None:
+    """Quotes inside unquoted values (`x"`, `b"c"`) are text and do not swallow the lines after them."""
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "time,user,outcome\n"
+        '2024-03-01T10:00:00Z,x",success\n'
+        '2024-03-01T10:00:01Z,b"c",success\n'
+        "2024-03-01T10:00:03Z,short\n"
+        "\n"
+        '2024-03-01T10:00:04Z,"multi\nline",failure\n'
+        "bad,u,success\n"
+    )
+    result = import_path(store, get_importer("events"), path)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (5, 3, 2)
+    users = store.conn.execute("SELECT user FROM auth_events ORDER BY time").fetchall()
+    assert users == [('x"',), ('b"c"',), ("multi\nline",)]
+    assert _rejected(store) == [
+        (4, "outcome", "expected 3 fields, got 2"),
+        (8, "time", "not a valid TIMESTAMP: bad"),
+    ]

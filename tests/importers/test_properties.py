@@ -185,6 +185,7 @@ FORMATS = [
             b"2024-03-01T10:00:00Z,u,success",
             b'2024-03-01T10:00:01Z,"a, ""b""",failure',
             b'2024-03-01,"x\ny",failure',
+            b'2024-03-01,x",failure',
         ],
         [
             b"garbage here",
@@ -192,6 +193,7 @@ FORMATS = [
             b"2024-03-01,left \0 right,success",
             b"2024-03-01,b",
             b"a,b,c,d",
+            b'never,a"b,success',
         ],
         header=b"time,user,outcome",
     ),

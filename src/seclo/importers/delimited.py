@@ -9,9 +9,11 @@ delimiters. RFC 4180 quoting makes a newline or a delimiter part of a value exac
 comes before it (a doubled quote inside a quoted value counts twice), so the records and their fields are
 found without a loop: a record ends at a newline after an even number of quotes, a field at such a delimiter.
 A quote that can neither open nor close a value (the `"` in `ab"c`) is text, as DuckDB reads it, and does not
-count. A record that does not fit this reading (a quote that does not open or close a value where it stands, a
-quote never closed) is rejected whole, like a record with the wrong number of fields, one with a NUL inside its
-text or one over `MAX_LINE_BYTES`. NUL padding is dropped as for every text file (see `lines`).
+count. A piece holding a quote that counts but stands where no value can open or close (`a,x",c`) would throw
+the parity off for the lines after it, so that piece alone is read record by record by Python's csv module,
+which reads such quotes as text. A quote opened and never closed makes the rest of the file one rejected
+record; so are a record with the wrong number of fields, one with a NUL inside its text and one over
+`MAX_LINE_BYTES`. NUL padding is dropped as for every text file (see `lines`).
 
 The fields of the well-formed records are Arrow string columns cut out of the piece by their offsets; DuckDB
 then removes the quoting, set-based.
@@ -19,6 +21,8 @@ then removes the quoting, set-based.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,14 +38,25 @@ from seclo.store.sql import quote_ident, run, sql_literal
 __all__ = ["stage_delimited"]
 
 _NEWLINE, _CARRIAGE_RETURN, _QUOTE = 10, 13, ord('"')
-BAD_QUOTE = (
-    'a quote that neither opens nor closes a quoted value (quote the value and double its quotes: "a""b")'
-)
+BAD_QUOTE = "not CSV: a line break (CR) inside a value that is not quoted"
 UNCLOSED = "a quoted value is never closed (it runs to the end of the file)"
 
 
-_FIELDS, _QUOTING, _NUL, _LONG, _UNCLOSED = 1, 2, 3, 4, 5  # why a record is rejected before typing
-_REASONS = {_QUOTING: BAD_QUOTE, _NUL: NUL_INSIDE, _LONG: TOO_LONG, _UNCLOSED: UNCLOSED}
+_FIELDS, _QUOTING, _NUL, _LONG, _UNCLOSED, _NOT_UTF8 = (
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+)  # why a record is rejected before typing
+_REASONS = {
+    _QUOTING: BAD_QUOTE,
+    _NUL: NUL_INSIDE,
+    _LONG: TOO_LONG,
+    _UNCLOSED: UNCLOSED,
+    _NOT_UTF8: "not valid UTF-8 text",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +92,19 @@ class _Bad:
 _NONE = _Bad(
     np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int64), pa.array([], pa.large_binary())
 )
+
+
+def _record_problem(record: list[str], joined: str, width: int) -> int:
+    """Why a record read by the csv module is rejected before typing (a code), or 0."""
+    if len(joined) > lines.MAX_LINE_BYTES:
+        return _LONG
+    if "\0" in joined:
+        return _NUL
+    if len(record) != width:
+        return _FIELDS
+    if not joined.isascii() and any("\udc80" <= c <= "\udcff" for c in joined):
+        return _NOT_UTF8  # bytes that are not UTF-8 were decoded as lone surrogates
+    return 0
 
 
 def _counted_quotes(buf: np.ndarray, delimiter: int) -> np.ndarray:
@@ -137,6 +165,12 @@ class _Splitter:
             data = buf.tobytes()
         newlines = np.flatnonzero(buf == _NEWLINE)
         quotes = _counted_quotes(buf, self.delimiter)
+        if _misplaced(buf, quotes, self.delimiter).size:
+            # A quote where no value can open or close: its parity would run on past the line. Python's csv
+            # module reads such a quote as text, record by record (only for a piece like this).
+            self.line += newlines.size - (self.carry_newlines if self.carry else 0)
+            self.carry = b""
+            return self._sequential(data, first_line)
         outside = np.searchsorted(quotes, newlines) % 2 == 0
         ends = newlines[outside]  # the newline ending each record
         consumed = int(ends[-1]) + 1 if ends.size else 0
@@ -155,6 +189,63 @@ class _Splitter:
             self.carry, bad_tail = b"", None
         good, bad = self._records(data, buf[:consumed], ends, quotes, first_line, newlines, nuls=nuls)
         return good, bad if bad_tail is None else bad + bad_tail
+
+    def _sequential(self, data: bytes | memoryview, first_line: int) -> tuple[pa.Table | None, _Bad]:
+        """The records of `data` read one by one by Python's csv module (lenient about quotes, as DuckDB is)."""
+        text = bytes(data).decode("utf-8", "surrogateescape")
+        csv.field_size_limit(
+            max(csv.field_size_limit(), lines.MAX_LINE_BYTES + 1)
+        )  # a long value is ours to reject
+        read = 0  # lines read so far
+
+        def numbered() -> Iterator[str]:
+            nonlocal read
+            for line in io.StringIO(text, newline="\n"):
+                read += 1
+                yield line
+
+        source = numbered()
+        delimiter = chr(self.delimiter)
+        good_lines: list[int] = []
+        columns: list[list[str]] = [[] for _ in range(self.width)]
+        bad_lines: list[int] = []
+        bad_codes: list[int] = []
+        bad_fields: list[int] = []
+        bad_raws: list[bytes] = []
+        while True:
+            start = first_line + read
+            try:
+                record = next(csv.reader(source, delimiter=delimiter, strict=False))
+            except StopIteration:
+                break
+            except csv.Error:  # a bare CR inside an unquoted value: the line is not CSV
+                record, code = [], _QUOTING
+            else:
+                if not record:
+                    continue  # a blank line
+                code = 0
+            joined = delimiter.join(record)
+            code = code or _record_problem(record, joined, self.width)
+            if code:
+                bad_lines.append(start)
+                bad_codes.append(code)
+                bad_fields.append(len(record))
+                bad_raws.append(joined.encode("utf-8", "surrogateescape")[: 4 * MAX_RAW_CHARS])
+                continue
+            good_lines.append(start)
+            for column, value in zip(columns, record, strict=True):
+                column.append('"' + value.replace('"', '""') + '"' if value else "")
+        bad = _Bad(
+            np.array(bad_lines, np.int64),
+            np.array(bad_codes, np.int8),
+            np.array(bad_fields, np.int64),
+            pa.array(bad_raws, pa.large_binary()),
+        )
+        if not good_lines:
+            return None, bad
+        table = {"_line": pa.array(good_lines, pa.int64())}
+        table |= {f"c{j}": pa.array(column, pa.large_string()) for j, column in enumerate(columns)}
+        return pa.table(table), bad
 
     def _records(
         self,
