@@ -94,6 +94,49 @@ _NONE = _Bad(
 )
 
 
+class _Collected:
+    """Records read by the csv module: the good ones' values (quoted again for `_unquote`) and the rejected."""
+
+    def __init__(self, width: int) -> None:
+        self.good_lines: list[int] = []
+        self.columns: list[list[str]] = [[] for _ in range(width)]
+        self.bad: list[tuple[int, int, int, bytes]] = []  # line, code, fields, raw
+        self.last_bad = False
+
+    def add(self, line: int, record: list[str], code: int, delimiter: str) -> None:
+        self.last_bad = bool(code)
+        if code:
+            raw = delimiter.join(record).encode("utf-8", "surrogateescape")[: 4 * MAX_RAW_CHARS]
+            self.bad.append((line, code, len(record), raw))
+            return
+        self.good_lines.append(line)
+        for column, value in zip(self.columns, record, strict=True):
+            column.append('"' + value.replace('"', '""') + '"' if value else "")
+
+    def drop_last(self) -> int | None:
+        """Leave out the last record; its first line, or None when there is none."""
+        if self.last_bad and self.bad:
+            return self.bad.pop()[0]
+        if not self.last_bad and self.good_lines:
+            for column in self.columns:
+                del column[-1]
+            return self.good_lines.pop()
+        return None
+
+    def result(self) -> tuple[pa.Table | None, _Bad]:
+        bad = _Bad(
+            np.array([b[0] for b in self.bad], np.int64),
+            np.array([b[1] for b in self.bad], np.int8),
+            np.array([b[2] for b in self.bad], np.int64),
+            pa.array([b[3] for b in self.bad], pa.large_binary()),
+        )
+        if not self.good_lines:
+            return None, bad
+        table = {"_line": pa.array(self.good_lines, pa.int64())}
+        table |= {f"c{j}": pa.array(column, pa.large_string()) for j, column in enumerate(self.columns)}
+        return pa.table(table), bad
+
+
 def _record_problem(record: list[str], joined: str, width: int) -> int:
     """Why a record read by the csv module is rejected before typing (a code), or 0."""
     if len(joined) > lines.MAX_LINE_BYTES:
@@ -170,7 +213,14 @@ class _Splitter:
             # module reads such a quote as text, record by record (only for a piece like this).
             self.line += newlines.size - (self.carry_newlines if self.carry else 0)
             self.carry = b""
-            return self._sequential(data, first_line)
+            good, bad, last = self._sequential(data, first_line, final=final)
+            if last is not None:  # the last record may go on in the next piece: it is read again with it
+                at = 0 if last == 0 else int(newlines[last - 1]) + 1
+                if buf.size - at > lines.MAX_LINE_BYTES:
+                    return good, bad + _Bad.one(first_line + last, _LONG, bytes(data[at:]))
+                self.carry, self.carry_line = bytes(data[at:]), first_line + last
+                self.carry_newlines = int(newlines.size - last)
+            return good, bad
         outside = np.searchsorted(quotes, newlines) % 2 == 0
         ends = newlines[outside]  # the newline ending each record
         consumed = int(ends[-1]) + 1 if ends.size else 0
@@ -190,8 +240,13 @@ class _Splitter:
         good, bad = self._records(data, buf[:consumed], ends, quotes, first_line, newlines, nuls=nuls)
         return good, bad if bad_tail is None else bad + bad_tail
 
-    def _sequential(self, data: bytes | memoryview, first_line: int) -> tuple[pa.Table | None, _Bad]:
-        """The records of `data` read one by one by Python's csv module (lenient about quotes, as DuckDB is)."""
+    def _sequential(
+        self, data: bytes | memoryview, first_line: int, *, final: bool
+    ) -> tuple[pa.Table | None, _Bad, int | None]:
+        """The records of `data` read one by one by Python's csv module (lenient about quotes, as DuckDB is).
+
+        Unless `final`, the last record is left out (its quoted value may go on in the next piece) and the third
+        value is the line, counted from 0 in `data`, on which it starts."""
         text = bytes(data).decode("utf-8", "surrogateescape")
         csv.field_size_limit(
             max(csv.field_size_limit(), lines.MAX_LINE_BYTES + 1)
@@ -206,12 +261,7 @@ class _Splitter:
 
         source = numbered()
         delimiter = chr(self.delimiter)
-        good_lines: list[int] = []
-        columns: list[list[str]] = [[] for _ in range(self.width)]
-        bad_lines: list[int] = []
-        bad_codes: list[int] = []
-        bad_fields: list[int] = []
-        bad_raws: list[bytes] = []
+        records = _Collected(self.width)
         while True:
             start = first_line + read
             try:
@@ -219,33 +269,14 @@ class _Splitter:
             except StopIteration:
                 break
             except csv.Error:  # a bare CR inside an unquoted value: the line is not CSV
-                record, code = [], _QUOTING
-            else:
-                if not record:
-                    continue  # a blank line
-                code = 0
-            joined = delimiter.join(record)
-            code = code or _record_problem(record, joined, self.width)
-            if code:
-                bad_lines.append(start)
-                bad_codes.append(code)
-                bad_fields.append(len(record))
-                bad_raws.append(joined.encode("utf-8", "surrogateescape")[: 4 * MAX_RAW_CHARS])
+                records.add(start, [], _QUOTING, delimiter)
                 continue
-            good_lines.append(start)
-            for column, value in zip(columns, record, strict=True):
-                column.append('"' + value.replace('"', '""') + '"' if value else "")
-        bad = _Bad(
-            np.array(bad_lines, np.int64),
-            np.array(bad_codes, np.int8),
-            np.array(bad_fields, np.int64),
-            pa.array(bad_raws, pa.large_binary()),
-        )
-        if not good_lines:
-            return None, bad
-        table = {"_line": pa.array(good_lines, pa.int64())}
-        table |= {f"c{j}": pa.array(column, pa.large_string()) for j, column in enumerate(columns)}
-        return pa.table(table), bad
+            if record:  # not a blank line
+                joined = delimiter.join(record)
+                records.add(start, record, _record_problem(record, joined, self.width), delimiter)
+        last = None if final else records.drop_last()
+        good, bad = records.result()
+        return good, bad, None if last is None else last - first_line
 
     def _records(
         self,
