@@ -15,8 +15,8 @@ which reads such quotes as text. A quote opened and never closed makes the rest 
 record; so are a record with the wrong number of fields, one with a NUL inside its text and one over
 `MAX_LINE_BYTES`. NUL padding is dropped as for every text file (see `lines`).
 
-The fields of the well-formed records are Arrow string columns cut out of the piece by their offsets; DuckDB
-then removes the quoting, set-based.
+The fields are Arrow strings over the piece's own bytes, each record a list of them (no copy); DuckDB takes the
+well-formed records' fields from the lists and removes the quoting, set-based.
 """
 
 from __future__ import annotations
@@ -188,12 +188,16 @@ class _Splitter:
         self.carry = b""  # the start of a record left open at the end of the last piece
         self.carry_line = 0
         self.carry_newlines = 0  # the newlines in `carry` (counted in `line` already)
+        self.header_pending = True  # the first record, the header, is still to come
 
     def oversized(self, piece: Oversized) -> tuple[pa.Table | None, _Bad]:
         """A line over the limit: it and any record left open before it are one rejected record."""
         start = self.carry_line if self.carry else self.line
         raw = self.carry[: 4 * MAX_RAW_CHARS] + piece.start
         self.carry, self.line = b"", self.line + 1
+        if self.header_pending:
+            self.header_pending = False
+            return None, _NONE
         return None, _Bad.one(start, _LONG, raw)
 
     def split(self, piece: bytes | memoryview, *, final: bool = False) -> tuple[pa.Table | None, _Bad]:
@@ -271,7 +275,9 @@ class _Splitter:
             except csv.Error:  # a bare CR inside an unquoted value: the line is not CSV
                 records.add(start, [], _QUOTING, delimiter)
                 continue
-            if record:  # not a blank line
+            if record and self.header_pending:
+                self.header_pending = False
+            elif record:  # not a blank line
                 joined = delimiter.join(record)
                 records.add(start, record, _record_problem(record, joined, self.width), delimiter)
         last = None if final else records.drop_last()
@@ -306,6 +312,9 @@ class _Splitter:
             problem[np.searchsorted(ends, np.flatnonzero(buf == 0))] = _NUL
         problem[lengths > lines.MAX_LINE_BYTES] = _LONG
         keep = lengths > 0  # blank lines (padding dropped) are not records
+        if self.header_pending and keep.any():  # the header, which `canonical` read and checked
+            keep[np.argmax(keep)] = False
+            self.header_pending = False
         bad_index = np.flatnonzero(keep & (problem > 0))
         bad = _NONE
         if bad_index.size:
@@ -323,22 +332,26 @@ class _Splitter:
             return None, bad
         # Every field of the piece is one value of a binary array over the piece's own bytes (no copy), followed
         # by a value holding what ends it (the delimiter, or the record's LF or CRLF); a record's fields are
-        # consecutive. Each column is then one `take` of its fields.
+        # consecutive, so each record is a list over that array (no copy either), read by DuckDB as `_f`.
         bounds = np.sort(np.concatenate((starts, delimiters + 1)), kind="stable")
         field_ends = np.append(bounds[1:], buf.size) - 1
-        crlf = (buf[field_ends] == _NEWLINE) & (field_ends > bounds)
-        crlf[crlf] = buf[field_ends[crlf] - 1] == _CARRIAGE_RETURN
-        field_ends[crlf] -= 1
+        first_field = np.cumsum(fields) - fields
+        last_field = first_field + fields - 1
+        field_ends[last_field[has_cr]] -= 1
         offsets = np.empty(2 * bounds.size + 1, dtype=np.int64)
         offsets[0:-1:2], offsets[1::2], offsets[-1] = bounds, field_ends, buf.size
         values = pa.Array.from_buffers(
             pa.large_binary(), 2 * bounds.size, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
-        first_field = (np.cumsum(fields) - fields)[good]
-        table = {"_line": pa.array(numbers[good])}
-        for j in range(self.width):
-            table[f"c{j}"] = values.take(pa.array(2 * (first_field + j)))
-        return pa.table(table), bad
+        try:
+            text = values.cast(pa.large_string())
+        except pa.ArrowInvalid:  # some value is not UTF-8: one column per field, checked value by value
+            table = {"_line": pa.array(numbers[good])}
+            for j in range(self.width):
+                table[f"c{j}"] = values.take(pa.array(2 * (first_field[good] + j)))
+            return pa.table(table), bad
+        records = pa.LargeListArray.from_arrays(pa.array(np.append(2 * first_field, 2 * bounds.size)), text)
+        return pa.table({"_line": pa.array(numbers), "_good": pa.array(good), "_f": records}), bad
 
 
 def _pieces(staging: Staging, splitter: _Splitter) -> Iterator[tuple[pa.Table | None, _Bad]]:
@@ -376,29 +389,18 @@ def stage_delimited(staging: Staging, header: list[str], delimiter: str) -> tupl
     splitter = _Splitter(ord(delimiter), width)
     staging.reporter.start(f"reading {staging.path.name}", total=staging.path.stat().st_size)
     read = 0
-    header_seen = False
-    for records, rejected in _pieces(staging, splitter):
-        good, bad = records, rejected
-        if not header_seen:
-            good, bad, header_seen = _without_header(good, bad)
-        read += (good.num_rows if good is not None else 0) + bad.lines.size
-        if good is not None and good.num_rows:
+    for good, bad in _pieces(staging, splitter):
+        if good is not None:
+            read += int(pc.sum(good["_good"]).as_py() or 0) if "_good" in good.column_names else good.num_rows
+        read += bad.lines.size
+        if good is not None and "_good" in good.column_names:
+            _insert_listed(staging, name, good, width)
+        elif good is not None and good.num_rows:
             _insert_good(staging, name, good, header)
         if bad.lines.size:
             _insert_bad(staging, name, bad, header)
     staging.reporter.finish()
     return name, read
-
-
-def _without_header(good: pa.Table | None, bad: _Bad) -> tuple[pa.Table | None, _Bad, bool]:
-    """Drop the first record (the header, which `canonical` read and checked) wherever it was put."""
-    first_good = good.column("_line")[0].as_py() if good is not None and good.num_rows else None
-    first_bad = int(bad.lines[0]) if bad.lines.size else None
-    if first_good is None and first_bad is None:
-        return good, bad, False
-    if first_bad is None or (first_good is not None and first_good < first_bad):
-        return good.slice(1) if good is not None else None, bad, True
-    return good, bad[1:], True
 
 
 def _insert_good(staging: Staging, name: str, good: pa.Table, header: list[str]) -> None:
@@ -423,6 +425,20 @@ def _insert_good(staging: Staging, name: str, good: pa.Table, header: list[str])
         conn.register("_seclo_csv", pa.table({"_line": good.column("_line"), **texts}))
         values = ", ".join(_unquote(f"c{j}") for j in range(len(header)))
         run(conn, f"INSERT INTO {name} SELECT _line, NULL, NULL, NULL, {values} FROM _seclo_csv")
+    conn.unregister("_seclo_csv")
+
+
+def _insert_listed(staging: Staging, name: str, records: pa.Table, width: int) -> None:
+    """Insert the good records of a table of `_line`, `_good` and `_f` (fields at odd list positions)."""
+    conn = staging.conn
+    conn.register("_seclo_csv", records)
+    fields = ", ".join(f"_f[{2 * j + 1}] AS c{j}" for j in range(width))
+    values = ", ".join(_unquote(f"c{j}") for j in range(width))
+    run(
+        conn,
+        f"""INSERT INTO {name} SELECT _line, NULL, NULL, NULL, {values}
+        FROM (SELECT _line, {fields} FROM _seclo_csv WHERE _good)""",
+    )
     conn.unregister("_seclo_csv")
 
 
