@@ -695,12 +695,12 @@ def slo_rules_command(out: Path | None, tests_out: Path | None, workspace: Path 
     if out is None:
         click.echo(text, nl=False)
         return
-    write_text_atomic(out, text)
+    write_text_atomic(out, text, shared=True)  # Prometheus, often another user, reads it
     click.echo(
         f"wrote {out}: {len(rule_set.objectives)} objective(s), {len(rule_set.skipped)} skipped", err=True
     )
     if tests_out is not None:
-        write_text_atomic(tests_out, render_rule_tests(rule_set, out, tests_out))
+        write_text_atomic(tests_out, render_rule_tests(rule_set, out, tests_out), shared=True)
         click.echo(f"wrote {tests_out}: run `promtool test rules {tests_out}`", err=True)
 
 

@@ -201,7 +201,7 @@ def init_workspace(root: Path) -> list[Path]:
         created.append(root)
     config = root / CONFIG_NAME
     if not config.exists():
-        write_text_atomic(config, DEFAULT_CONFIG)
+        write_text_atomic(config, DEFAULT_CONFIG, shared=True)
         created.append(config)
     for name in SUBFOLDERS:
         folder = root / name
