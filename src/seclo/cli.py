@@ -94,8 +94,9 @@ def cli() -> None:
 @cli.command("init")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def init_command(directory: Path | None) -> None:
-    """Create a workspace: seclo.yaml, the slos/, experiments/, playbooks/ and risk/ folders, and starter
-    Security Level Objectives (OpenSLO v1 files) in slos/.
+    """Create a workspace: seclo.yaml, the slos/, experiments/, playbooks/ and risk/ folders, and starters
+    in them: Security Level Objectives (OpenSLO v1 files), two experiments with the example detector they
+    run against, two playbooks and risk scenarios.
 
     Existing files are left as they are.
 
