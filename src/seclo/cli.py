@@ -94,8 +94,9 @@ def cli() -> None:
 @cli.command("init")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 def init_command(directory: Path | None) -> None:
-    """Create a workspace: seclo.yaml, the slos/, experiments/, playbooks/ and risk/ folders, and starter
-    Security Level Objectives (OpenSLO v1 files) in slos/.
+    """Create a workspace: seclo.yaml, the slos/, experiments/, playbooks/ and risk/ folders, and starters
+    in them: Security Level Objectives (OpenSLO v1 files), two experiments with the example detector they
+    run against, two playbooks and risk scenarios.
 
     Existing files are left as they are.
 
@@ -695,12 +696,12 @@ def slo_rules_command(out: Path | None, tests_out: Path | None, workspace: Path 
     if out is None:
         click.echo(text, nl=False)
         return
-    write_text_atomic(out, text)
+    write_text_atomic(out, text, shared=True)  # Prometheus, often another user, reads it
     click.echo(
         f"wrote {out}: {len(rule_set.objectives)} objective(s), {len(rule_set.skipped)} skipped", err=True
     )
     if tests_out is not None:
-        write_text_atomic(tests_out, render_rule_tests(rule_set, out, tests_out))
+        write_text_atomic(tests_out, render_rule_tests(rule_set, out, tests_out), shared=True)
         click.echo(f"wrote {tests_out}: run `promtool test rules {tests_out}`", err=True)
 
 

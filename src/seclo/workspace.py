@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seclo.atomic import write_text_atomic
 from seclo.errors import ConfigError
+from seclo.experiments.starter import write_starter_experiments
 from seclo.risk.starter import write_starter_scenarios
 from seclo.slo.starter import write_starter_slos
 from seclo.userfile import load_model
@@ -185,7 +186,8 @@ class Workspace:
 
 
 def init_workspace(root: Path) -> list[Path]:
-    """Create a workspace at `root`: seclo.yaml, the standard folders and the starter SecLOs in slos/.
+    """Create a workspace at `root`: seclo.yaml, the standard folders and the starter files in them (SecLOs,
+    experiments with the example detector, playbooks, risk scenarios).
 
     Existing files are kept.
 
@@ -201,7 +203,7 @@ def init_workspace(root: Path) -> list[Path]:
         created.append(root)
     config = root / CONFIG_NAME
     if not config.exists():
-        write_text_atomic(config, DEFAULT_CONFIG)
+        write_text_atomic(config, DEFAULT_CONFIG, shared=True)
         created.append(config)
     for name in SUBFOLDERS:
         folder = root / name
@@ -209,5 +211,10 @@ def init_workspace(root: Path) -> list[Path]:
             folder.mkdir()
             created.append(folder)
     created += write_starter_slos(root / "slos")
+    created += write_starter_experiments(root / "experiments")
+    # Imported here: seclo.playbooks loads the whole engine (the store, HTTP), which only `init` should pay for.
+    from seclo.playbooks.starter import write_starter_playbooks  # noqa: PLC0415
+
+    created += write_starter_playbooks(root / "playbooks")
     created += write_starter_scenarios(root / "risk")
     return created

@@ -85,10 +85,12 @@ class Detector:
 
 
 def new_workspace(root: Path) -> Path:
-    """A new workspace at `root` (its experiments/ folder empty)."""
+    """A new workspace at `root`, its experiments/ folder emptied of init's starters (tests name their own)."""
     from seclo.workspace import init_workspace  # noqa: PLC0415
 
     init_workspace(root)
+    for starter in (root / "experiments").iterdir():
+        starter.unlink()
     return root
 
 

@@ -24,8 +24,10 @@ spec:
 
 
 def workspace(root: Path, files: dict[str, str]) -> Workspace:
-    """A workspace at `root` with these playbook files."""
+    """A workspace at `root` with these playbook files only (init's starter playbooks removed)."""
     init_workspace(root)
+    for starter in (root / "playbooks").glob("*.yaml"):
+        starter.unlink()
     for name, text in files.items():
         (root / "playbooks" / name).write_text(text, encoding="utf-8")
     return Workspace.open(root)

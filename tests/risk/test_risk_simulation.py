@@ -27,7 +27,7 @@ def test_mean_converges_to_the_analytic_mean(rate: float, meanlog: float, sdlog:
     """The simulated mean lies within 5 standard errors of rate * exp(mu + sigma^2 / 2)."""
     s = scenario(rate=rate, meanlog=meanlog, sdlog=sdlog)
     result = simulate_scenario(s, 20_000, seed)
-    check = analytic_check(s.baseline, result.baseline, result.events[0])
+    check = analytic_check(s.baseline.frequency, s.baseline.severity, result.baseline, result.events[0])
     assert check.mean == pytest.approx(rate * math.exp(meanlog + sdlog**2 / 2))
     assert check.mean_z is not None
     assert abs(check.mean_z) < 5
@@ -107,7 +107,7 @@ def test_heavy_tail_warning_for_iris() -> None:
     """IRIS's sdlog of 3.07 at 100,000 runs: the mean's relative error is near 95% and a warning says so."""
     s = scenario(rate=0.138, meanlog=12.55949, sdlog=3.068723)
     result = simulate_scenario(s, 100_000, 1)
-    check = analytic_check(s.baseline, result.baseline, result.events[0])
+    check = analytic_check(s.baseline.frequency, s.baseline.severity, result.baseline, result.events[0])
     assert check.mean_relative_error == pytest.approx(0.95, rel=0.05)
     assert check.warning is not None
     assert "heavy tail" in check.warning

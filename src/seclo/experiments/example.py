@@ -7,27 +7,17 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import seclo
 from seclo.experiments.loader import load_experiment
 from seclo.experiments.plan import plan_run
 from seclo.experiments.result import RunResult
 from seclo.experiments.runner import run_plan
+from seclo.experiments.starter import example_folder
 from seclo.workspace import Workspace
 
 __all__ = ["example_folder", "run_example"]
 
 PASSING = "failed-logins-detected.yaml"
-
-
-def example_folder() -> Path | None:
-    """examples/experiments in a source checkout, or as packaged in the wheel; None when absent."""
-    package = Path(seclo.__file__).parent
-    for folder in (package / "examples" / "experiments", package.parents[1] / "examples" / "experiments"):
-        if (folder / "detector.py").is_file():
-            return folder
-    return None
 
 
 def _free_port() -> int:

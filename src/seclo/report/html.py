@@ -111,5 +111,6 @@ def render_page(title: str, header: str, sections: Sequence[Section], footer: st
 
 
 def write_page(path: Path, page: str) -> None:
-    """Write the page to `path` atomically: a reader sees the old report or the new one, never half."""
-    write_text_atomic(path, page)
+    """Write the page to `path` atomically (a reader sees the old report or the new one, never half), with
+    the mode any new file gets (0644 under the usual umask), so it can be served or shared like any page."""
+    write_text_atomic(path, page, shared=True)

@@ -119,7 +119,7 @@ def run_portfolio(
                 VariantResult(
                     variant.name,
                     summarise(losses, ordered),
-                    analytic_check(variant, losses, simulated.events[i]),
+                    analytic_check(variant.frequency, variant.severity, losses, simulated.events[i]),
                     exceedance_curve(losses, ordered=ordered),
                     value,
                 )

@@ -14,13 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from seclo.risk.scenario import Variant
+from seclo.risk.distributions import Frequency, Lognormal
 
 __all__ = [
     "RETURN_PERIODS",
@@ -139,10 +137,12 @@ def exceedance_curve(losses: Floats, points: int = 200, ordered: Floats | None =
     return Exceedance(grid, above / ordered.size)
 
 
-def analytic_check(variant: Variant, losses: Floats, events: npt.NDArray[np.int64]) -> AnalyticCheck:
-    """Compare the simulation with the closed forms, and warn when the tail makes the mean unstable."""
+def analytic_check(
+    frequency: Frequency, severity: Lognormal, losses: Floats, events: npt.NDArray[np.int64]
+) -> AnalyticCheck:
+    """Compare the simulation of one variant (its frequency and severity) with the closed forms, and warn
+    when the tail makes the mean unstable."""
     runs = losses.size
-    frequency, severity = variant.frequency, variant.severity
     p_event = 1 - frequency.p_no_event
     simulated_p = float(np.count_nonzero(events) / runs)
     if frequency.rate <= 0:
