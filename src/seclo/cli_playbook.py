@@ -130,7 +130,12 @@ def _time(value: str | None) -> Any:
     from datetime import UTC, datetime  # noqa: PLC0415
 
     if value is None:
-        return None
+        import os  # noqa: PLC0415
+
+        from seclo.cli import cli_now  # noqa: PLC0415 - the CLI's one clock, pinned by $SECLO_NOW
+
+        # Unpinned, the engine's own clock decides (claims and approvals use it too).
+        return cli_now() if os.environ.get("SECLO_NOW") else None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
