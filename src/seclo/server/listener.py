@@ -9,6 +9,7 @@ requests in progress, then lets the signal through as Python would have), or `st
 uvicorn is configured for a server on a small machine: httptools and uvloop, no access log (a line per scrape costs more than the
 scrape), no logging set-up of its own (the CLI's applies), no proxy headers trusted, keep-alive connections
 kept two minutes (Prometheus and Alertmanager reuse theirs), and 30 s for requests to finish on shutdown.
+Slow clients are cut off and connections capped (`ConnectionLimits`, seclo.server.slow_clients).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from seclo import __version__
 from seclo.errors import ConfigError
+from seclo.server.slow_clients import ConnectionLimits, deadline_protocol
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -36,7 +38,7 @@ class HttpListener:
         ConfigError: the address cannot be bound (in use, or not an address of this machine).
     """
 
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int, limits: ConnectionLimits | None = None) -> None:
         import uvicorn  # noqa: PLC0415 - only the server commands need it
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -60,7 +62,7 @@ class HttpListener:
             # The C parser and event loop: with asyncio's loop a scrape cost 91 us of CPU against 57 us on the
             # old http.server, with uvloop 51 us (BENCHMARKS.md). httptools also reads and drops a refused
             # body after the answer, so the client can read the 413.
-            http="httptools",
+            http=deadline_protocol(limits or ConnectionLimits()),
             loop="uvloop",
             proxy_headers=False,
             server_header=False,
@@ -68,6 +70,7 @@ class HttpListener:
             timeout_keep_alive=120,
             timeout_graceful_shutdown=30,
             backlog=BACKLOG,
+            limit_concurrency=(limits or ConnectionLimits()).max_connections,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -1,0 +1,117 @@
+"""Deadlines for slow clients: a connection may not hold the server by sending its request a byte at a time.
+
+uvicorn times out an idle keep-alive connection, but not a connection that has started a request and never
+finishes it (slowloris): one that sends its headers, or its body, a byte every few seconds stays open for
+good, and a few thousand of them hold every file descriptor and push past the concurrency limit, so /metrics
+and the webhook get nothing. `deadline_protocol` gives uvicorn's httptools protocol two deadlines:
+
+- the headers of a request must all arrive within `header_timeout` of its first byte (or of the connection
+  being opened); past it the client gets 408 and the connection is closed;
+- its body must all arrive within `body_timeout` of the end of its headers; past it the connection is
+  closed (the route sees the client gone, and nothing is journaled).
+
+Time spent by the server itself (a route answering, a keep-alive connection waiting for its next request,
+which uvicorn's keep-alive timeout already bounds) does not count. `ConnectionLimits.max_connections` is
+uvicorn's `limit_concurrency`: past that many open connections or requests in progress, a request gets 503
+at once instead of queueing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Literal
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["ConnectionLimits", "deadline_protocol"]
+
+_REASON = b'{"error": "the request was not sent in time"}\n'
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    b"content-length: %d\r\n\r\n%s" % (len(_REASON), _REASON)
+)
+
+
+_HEADER_TIMEOUT, _BODY_TIMEOUT = 10.0, 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    """How long a client may take to send a request, and how many connections the server holds at once.
+
+    Attributes:
+        header_timeout: seconds from a request's first byte to the end of its headers.
+        body_timeout: seconds from the end of its headers to the end of its body.
+        max_connections: open connections (or requests in progress) past which requests get 503.
+    """
+
+    header_timeout: float = _HEADER_TIMEOUT
+    body_timeout: float = _BODY_TIMEOUT
+    max_connections: int = 1000
+
+
+_Phase = Literal["idle", "headers", "body", "app"]
+
+
+class _DeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline on reading each request (see the module docstring)."""
+
+    header_timeout: float = _HEADER_TIMEOUT
+    body_timeout: float = _BODY_TIMEOUT
+    _phase: _Phase = "idle"
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._enter("headers", self.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase == "idle":  # the first byte of the next request on a kept-alive connection
+            self._enter("headers", self.header_timeout)
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._phase not in {"headers", "body"}:  # a pipelined request
+            self._enter("headers", self.header_timeout)
+
+    def on_headers_complete(self) -> None:
+        self._enter("body", self.body_timeout)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._enter("app", None)
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._phase == "app":
+            self._enter("idle", None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._enter("idle", None)
+        super().connection_lost(exc)
+
+    def _enter(self, phase: _Phase, timeout: float | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._phase = phase
+        self._deadline = None if timeout is None else self.loop.call_later(timeout, self._expired)
+
+    def _expired(self) -> None:
+        self._deadline = None
+        if self._phase not in {"headers", "body"} or self.transport.is_closing():
+            return
+        if self._phase == "headers" and (self.cycle is None or self.cycle.response_complete):
+            self.transport.write(_TIMED_OUT)
+        self.transport.close()
+
+
+def deadline_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
+    """The protocol class to give uvicorn's `http` setting for these limits."""
+    return type(
+        "SecloHttpProtocol",
+        (_DeadlineProtocol,),
+        {"header_timeout": limits.header_timeout, "body_timeout": limits.body_timeout},
+    )
