@@ -96,3 +96,25 @@ def test_serve_runs_webhook_and_scheduled_playbooks_once_and_audits_them(tmp_pat
         check=False,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_webhook_arriving_while_the_playbooks_shut_down_gets_503(tmp_path: Path) -> None:
+    """A webhook reaching serve after its playbook workers stopped is answered 503 (Alertmanager retries), not
+    a 500 from a pool that no longer takes work."""
+    from http_client import request  # noqa: PLC0415
+
+    from seclo.server import serve  # noqa: PLC0415
+    from seclo.workspace import Workspace  # noqa: PLC0415
+
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    open_store(tmp_path / ".seclo" / "store.duckdb").close()
+    (tmp_path / "playbooks" / "page.yaml").write_text(PAGE.format(url="http://127.0.0.1:9"), encoding="utf-8")
+    server = serve(Workspace.open(tmp_path), "127.0.0.1", 0).start()
+    try:
+        assert server.playbooks is not None
+        server.playbooks.close()  # what close() does first for the runs, while a request is still arriving
+        answer = request(server.listener.port, "POST", "/alertmanager", _payload("fp-9", "Burn"), JSON)
+    finally:
+        server.close()
+    assert (answer.status, answer.error()) == (503, "the server is shutting down; retry")

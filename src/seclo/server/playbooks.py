@@ -56,20 +56,32 @@ class PlaybookService:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seclo-playbook")
         self._evaluating = threading.Lock()
         self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seclo-playbook-evaluate")
+        self._closing = threading.Lock()
+        self._closed = False
 
     @property
     def count(self) -> int:
         """How many playbooks are loaded."""
         return len(self.runner.playbooks)
 
-    def alert(self, document: object) -> None:
-        """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread."""
-        self.pool.submit(self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document)
+    def alert(self, document: object) -> bool:
+        """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread.
+
+        Returns False, and runs nothing, once `close()` has begun (a webhook arriving during shutdown).
+        """
+        with self._closing:
+            if self._closed:
+                return False
+            self.pool.submit(
+                self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document
+            )
+        return True
 
     def evaluate(self) -> None:
         """Evaluate the polled triggers once, on the evaluation thread, unless an evaluation is running."""
-        if self._evaluating.acquire(blocking=False):
-            self._evaluator.submit(self._evaluate)
+        with self._closing:
+            if not self._closed and self._evaluating.acquire(blocking=False):
+                self._evaluator.submit(self._evaluate)
 
     def _evaluate(self) -> None:
         try:
@@ -88,6 +100,8 @@ class PlaybookService:
 
     def close(self) -> None:
         """Wait for runs in progress and commit their records."""
+        with self._closing:
+            self._closed = True
         self.pool.shutdown(wait=True)
         self._evaluator.shutdown(wait=True)
         self.runner.close()
