@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from seclo.playbooks.durations import LONGEST
 from seclo.store import Store
 
 __all__ = ["Claim", "Claims", "attempt_key"]
@@ -81,7 +82,7 @@ class Claims:
             return f"already ran for {occurrence}"
         if claim.attempts >= attempts:
             return f"already ran for {occurrence}: {claim.attempts} attempts failed, the playbook allows {attempts}"
-        due = (claim.finished_at or now) + backoff * 2 ** (claim.attempts - 1)
+        due = _due(claim.finished_at or now, backoff, claim.attempts)
         if now < due:
             return (
                 f"attempt {claim.attempts} for {occurrence} failed; the next is due at "
@@ -106,3 +107,16 @@ class Claims:
         claim = self._claims.get(key)
         if claim is not None:
             claim.status, claim.finished_at = status, finished_at
+
+
+def _due(failed_at: datetime, backoff: timedelta, failures: int) -> datetime:
+    """When the attempt after `failures` failed ones is due: `backoff x 2^(failures - 1)` after the last one.
+
+    The pause is capped at LONGEST, and a due time past the calendar's end is its end: with 20 attempts even a
+    30d backoff doubles past what a datetime holds, and the claim check runs in the webhook's worker thread.
+    """
+    seconds = min(backoff.total_seconds() * 2.0 ** (failures - 1), LONGEST.total_seconds())
+    try:
+        return failed_at + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=failed_at.tzinfo)
