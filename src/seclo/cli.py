@@ -720,13 +720,14 @@ def serve_command(
         raise click.BadParameter(str(exc), param_hint="--refresh") from None
     access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ws = _open_workspace(workspace)
     server = serve(
-        _open_workspace(workspace),
+        ws,
         host,
         port,
         interval,
-        credentials=access.credentials(),
-        allowed_hosts=allow_host,
+        credentials=access.credentials(ws),
+        allowed_hosts=access.allowed_hosts(ws),
         insecure_no_auth=insecure_no_auth,
     )
 

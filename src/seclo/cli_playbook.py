@@ -390,14 +390,15 @@ def listen_command(
         raise KeyboardInterrupt
 
     access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
-    credentials = access.credentials()
+    ws = Workspace.open(workspace)
+    credentials = access.credentials(ws)
     with _runner(workspace) as runner:
         receiver = AlertmanagerReceiver(
             runner,
             host,
             port,
             credentials=credentials,
-            allowed_hosts=allow_host,
+            allowed_hosts=access.allowed_hosts(ws),
             insecure_no_auth=insecure_no_auth,
         ).start()
         # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.
