@@ -18,6 +18,7 @@ import binascii
 import hmac
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
 
 TOKEN_ENV = "SECLO_SERVE_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 BASIC_ENV = "SECLO_SERVE_BASIC_AUTH"
+_HOST = re.compile(r"(?:\[([0-9a-f:.]+)\]|([^:\[\]@/\s]+))(?::[0-9]{1,5})?")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - the names of "every address", not a bind
 
@@ -181,12 +183,9 @@ class AccessPolicy:
             return False
         if self.hosts is None:
             return True
-        text = header.decode("latin-1").strip().lower()
-        if text.startswith("["):  # [v6]:port
-            name = text[1 : text.find("]")] if "]" in text else text
-        else:
-            name = text.rpartition(":")[0] if ":" in text else text
-        return name in self.hosts
+        # name, [v6] or either followed by :port (digits only: `127.0.0.1:x@evil` names no port of ours)
+        match = _HOST.fullmatch(header.decode("latin-1").strip().lower())
+        return match is not None and (match[1] or match[2]) in self.hosts
 
     def needs_credentials(self, method: str) -> bool:
         """True when a request with this method must authenticate."""

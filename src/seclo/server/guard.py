@@ -162,6 +162,9 @@ class Guard:
         host = _header(scope, b"host")
         if host is None:
             raise Refusal(400, "a Host header is required")
+        if sum(1 for key, _ in scope["headers"] if key == b"host") > 1:
+            # RFC 9112 3.2: a proxy or a check in front may read the other one.
+            raise Refusal(400, "more than one Host header")
         if not policy.host_allowed(host):
             shown = host.decode("latin-1")[:100]
             raise Refusal(421, f"this server does not answer to the Host {shown!r}; see --allow-host")
@@ -172,8 +175,9 @@ class Guard:
             and not credentials.accepts(_header(scope, b"authorization"))
         ):
             client = scope.get("client") or ("?", 0)
+            # %r: the path is the client's text, percent-decoded (a %0A in it must not forge a log line).
             log.warning(
-                "refused %s %s from %s: no valid credentials", scope["method"], scope["path"], client[0]
+                "refused %s %r from %s: no valid credentials", scope["method"], scope["path"], client[0]
             )
             challenges = [(b"www-authenticate", c.encode()) for c in credentials.challenges()]
             raise Refusal(401, "authentication required: send the bearer token or basic auth", challenges)

@@ -10,6 +10,9 @@ and the webhook get nothing. `deadline_protocol` gives uvicorn's httptools proto
 - its body must all arrive within `body_timeout` of the end of its headers; past it the connection is
   closed (the route sees the client gone, and nothing is journaled).
 
+The protocol also makes the authority of an absolute-form target (`POST http://evil/x`) the Host the
+guard checks, as RFC 9112 says a server must.
+
 Time spent by the server itself (a route answering, a keep-alive connection waiting for its next request,
 which uvicorn's keep-alive timeout already bounds) does not count. `ConnectionLimits.max_connections` is
 uvicorn's `limit_concurrency`: past that many open connections or requests in progress, a request gets 503
@@ -78,6 +81,8 @@ class _DeadlineProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._enter("body", self.body_timeout)
+        if self.url[:1] not in {b"/", b"*", b""}:
+            _use_target_authority(self.url, self.headers)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
@@ -106,6 +111,17 @@ class _DeadlineProtocol(HttpToolsProtocol):
         if self._phase == "headers" and (self.cycle is None or self.cycle.response_complete):
             self.transport.write(_TIMED_OUT)
         self.transport.close()
+
+
+def _use_target_authority(url: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """Make the authority of an absolute-form target (`POST http://evil/alertmanager`) the request's Host.
+
+    RFC 9112 3.2.2: a server receiving an absolute-form target ignores the Host header and uses the target's
+    host, so that is what the Host check (seclo.server.guard) must see; uvicorn keeps only the path.
+    """
+    authority = url.partition(b"://")[2].split(b"/", 1)[0].split(b"?", 1)[0]
+    headers[:] = [(name, value) for name, value in headers if name != b"host"]
+    headers.append((b"host", authority))
 
 
 def deadline_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
