@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from serve_helpers import http, start_serve, wait_for
 from sink import running_sink
 
@@ -118,3 +119,50 @@ def test_a_webhook_arriving_while_the_playbooks_shut_down_gets_503(tmp_path: Pat
     finally:
         server.close()
     assert (answer.status, answer.error()) == (503, "the server is shutting down; retry")
+
+
+def test_an_unexpected_error_in_a_playbook_worker_is_logged_without_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When a playbook worker meets an error quoting a secret (in its message or its traceback's), serve's log
+    shows the secret's placeholder, never the secret."""
+    import logging  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from seclo.errors import InputError  # noqa: PLC0415
+    from seclo.playbooks import load_playbooks  # noqa: PLC0415
+    from seclo.server.playbooks import PlaybookService  # noqa: PLC0415
+    from seclo.workspace import Workspace  # noqa: PLC0415
+
+    secret = "pager-s3cr3t-value"  # noqa: S105 - a test secret
+    monkeypatch.setenv("PAGER_TOKEN", secret)
+    (tmp_path / "playbooks").mkdir()
+    open_store(tmp_path / ".seclo" / "store.duckdb").close()
+    text = PAGE.format(url="http://127.0.0.1:9").replace("  steps:", "  secrets: [PAGER_TOKEN]\n  steps:")
+    (tmp_path / "playbooks" / "page.yaml").write_text(text, encoding="utf-8")
+    ws = Workspace.open(tmp_path)
+    service = PlaybookService(ws, threading.RLock(), load_playbooks(tmp_path / "playbooks"))
+
+    def reach() -> None:
+        raise OSError(f"cannot reach https://pager.example/?key={secret}")
+
+    def unexpected() -> None:
+        try:
+            reach()
+        except OSError as exc:
+            raise RuntimeError(f"page failed with {secret}") from exc
+
+    def expected() -> None:
+        raise InputError(f"bad step text {secret}")
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="seclo.server.playbooks"):
+            service._guarded("a test", unexpected)
+            service._guarded("a test", expected)
+    finally:
+        service.close()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "page failed with" in logged
+    assert "bad step text" in logged
+    assert secret not in logged
+    assert "PAGER_TOKEN" in logged

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -89,14 +90,16 @@ class PlaybookService:
         finally:
             self._evaluating.release()
 
-    @staticmethod
-    def _guarded(what: str, call: Callable[..., Any], *args: object) -> None:
+    def _guarded(self, what: str, call: Callable[..., Any], *args: object) -> None:
+        # Both texts are redacted: an exception's message (and its traceback's) may quote a step's secret.
+        redact = self.runner.redactor.text
         try:
             call(*args)
         except SecloError as exc:
-            log.warning("playbooks for %s: %s", what, exc)
-        except Exception:  # a worker thread must not die silently: log it and go on with the next one
-            log.exception("playbooks for %s failed unexpectedly", what)
+            log.warning("playbooks for %s: %s", what, redact(str(exc)))
+        except Exception as exc:  # a worker thread must not die silently: log it and go on with the next one
+            trace = redact("".join(traceback.format_exception(exc)))
+            log.error("playbooks for %s failed unexpectedly:\n%s", what, trace)  # noqa: TRY400 - redacted above
 
     def close(self) -> None:
         """Wait for runs in progress and commit their records."""
