@@ -6,6 +6,7 @@ close them; the deadlines the server applies are set to one second so the tests 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
@@ -124,3 +125,31 @@ def test_a_slow_route_is_not_cut_off_by_the_deadlines(server: SecloServer) -> No
         assert _answer_then_closed(sock).startswith(b"HTTP/1.1 200 ")
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize(
+    "headers", [b"X-Big: " + b"a" * 1_000_000 + b"\r\n", b"X: a\r\n" * 100_000], ids=["one-big", "many"]
+)
+def test_headers_past_64_kib_are_refused(server: SecloServer, headers: bytes) -> None:
+    """A request whose headers pass 64 KiB (one huge header or a hundred thousand small ones) gets 400 and its
+    connection closed (a reset when the client is still sending), instead of being held in memory; the server
+    answers the next request."""
+    port = server.listener.port
+    sock = _connect(port, b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # refused before the end was sent
+            sock.sendall(headers + b"\r\n")
+        try:
+            answer = _answer_then_closed(sock)
+        except ConnectionResetError:
+            answer = b"reset"
+    finally:
+        sock.close()
+    assert answer == b"reset" or answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+    assert request(port, "GET", "/metrics").status == 200
+
+
+def test_headers_under_the_limit_are_answered(server: SecloServer) -> None:
+    """Sixty 1 KB headers (60 KB in all) are within the limit: the scrape is answered 200."""
+    headers = {f"X-Pad-{i}": "a" * 1000 for i in range(60)}
+    assert request(server.listener.port, "GET", "/metrics", headers=headers).status == 200

@@ -13,6 +13,9 @@ and the webhook get nothing. `deadline_protocol` gives uvicorn's httptools proto
 The protocol also makes the authority of an absolute-form target (`POST http://evil/x`) the Host the
 guard checks, as RFC 9112 says a server must.
 
+A request's line and headers are capped at `max_header_bytes` (64 KiB): past it the client gets 400 and the
+connection is closed (uvicorn and llhttp set no limit of their own).
+
 Time spent by the server itself (a route answering, a keep-alive connection waiting for its next request,
 which uvicorn's keep-alive timeout already bounds) does not count. `ConnectionLimits.max_connections` is
 uvicorn's `limit_concurrency`: past that many open connections or requests in progress, a request gets 503
@@ -37,6 +40,7 @@ _TIMED_OUT = (
 
 
 _HEADER_TIMEOUT, _BODY_TIMEOUT = 10.0, 30.0
+_MAX_HEADER_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,14 +51,20 @@ class ConnectionLimits:
         header_timeout: seconds from a request's first byte to the end of its headers.
         body_timeout: seconds from the end of its headers to the end of its body.
         max_connections: open connections (or requests in progress) past which requests get 503.
+        max_header_bytes: the request line and headers of one request, at most (past it: 400, closed).
     """
 
     header_timeout: float = _HEADER_TIMEOUT
     body_timeout: float = _BODY_TIMEOUT
     max_connections: int = 1000
+    max_header_bytes: int = _MAX_HEADER_BYTES
 
 
 _Phase = Literal["idle", "headers", "body", "app"]
+
+
+class _HeadersTooLarge(Exception):  # noqa: N818 - it is the parser's reason, not a failure of seclo
+    """The request line and headers passed `ConnectionLimits.max_header_bytes`."""
 
 
 class _DeadlineProtocol(HttpToolsProtocol):
@@ -62,6 +72,8 @@ class _DeadlineProtocol(HttpToolsProtocol):
 
     header_timeout: float = _HEADER_TIMEOUT
     body_timeout: float = _BODY_TIMEOUT
+    max_header_bytes: int = _MAX_HEADER_BYTES
+    _header_bytes: int = 0
     _phase: _Phase = "idle"
     _deadline: asyncio.TimerHandle | None = None
 
@@ -75,9 +87,25 @@ class _DeadlineProtocol(HttpToolsProtocol):
         super().data_received(data)
 
     def on_message_begin(self) -> None:
+        self._header_bytes = 0
         super().on_message_begin()
         if self._phase not in {"headers", "body"}:  # a pipelined request
             self._enter("headers", self.header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        self._count_header_bytes(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_header_bytes(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def _count_header_bytes(self, size: int) -> None:
+        # uvicorn keeps every header in memory and llhttp sets no limit: a client could send a gigabyte of
+        # them within the header deadline. Raising here makes the parser fail: uvicorn answers 400 and closes.
+        self._header_bytes += size
+        if self._header_bytes > self.max_header_bytes:
+            raise _HeadersTooLarge(self.max_header_bytes)
 
     def on_headers_complete(self) -> None:
         self._enter("body", self.body_timeout)
@@ -129,5 +157,9 @@ def deadline_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     return type(
         "SecloHttpProtocol",
         (_DeadlineProtocol,),
-        {"header_timeout": limits.header_timeout, "body_timeout": limits.body_timeout},
+        {
+            "header_timeout": limits.header_timeout,
+            "body_timeout": limits.body_timeout,
+            "max_header_bytes": limits.max_header_bytes,
+        },
     )
