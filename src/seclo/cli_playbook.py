@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from seclo.cli_http import http_access, http_access_options
-from seclo.console import render_table
+from seclo.console import render_table, terminal_text
 from seclo.errors import InputError
 from seclo.workspace import Workspace
 
@@ -70,7 +70,10 @@ def _runner(workspace: Path | None, *, dry_run: bool = False) -> Iterator[Playbo
 
 
 def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
-    """Print each outcome; return 1 when a run failed or an occurrence could not be run (decision error)."""
+    """Print each outcome; return 1 when a run failed or an occurrence could not be run (decision error).
+
+    Summaries quote alert labels and step output: they are shown through `terminal_text`, never raw.
+    """
     if not outcomes:
         click.echo("nothing triggered")
     failed = False
@@ -78,11 +81,11 @@ def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
         head = f"{outcome.playbook}: {outcome.decision}"
         if outcome.run_id:
             head += f" run {outcome.run_id} {outcome.status}"
-        click.echo(f"{head} ({outcome.occurrence.summary or outcome.occurrence.key})")
+        click.echo(terminal_text(f"{head} ({outcome.occurrence.summary or outcome.occurrence.key})"))
         if outcome.detail and outcome.decision != "ran":
-            click.echo(f"  {outcome.detail}")
+            click.echo(terminal_text(f"  {outcome.detail}"))
         for number, step in enumerate(outcome.steps, start=1):
-            click.echo(f"  {number}. {step.name} [{step.type}] {step.outcome}: {step.summary}")
+            click.echo(terminal_text(f"  {number}. {step.name} [{step.type}] {step.outcome}: {step.summary}"))
             if verbose and step.action:
                 click.echo("     " + json.dumps(step.action, sort_keys=True, default=str))
         failed = failed or outcome.status == "failed" or outcome.decision == "error"
@@ -350,9 +353,13 @@ def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
         click.echo(f"audit trail intact: {check.records} records, head {check.records}:{check.head}")
         return
     if check.broken_seq is not None:
-        click.echo(f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}")
+        click.echo(
+            terminal_text(
+                f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}"
+            )
+        )
     else:
-        click.echo(f"audit trail incomplete ({check.records} records): {check.reason}")
+        click.echo(terminal_text(f"audit trail incomplete ({check.records} records): {check.reason}"))
     raise click.exceptions.Exit(1)
 
 

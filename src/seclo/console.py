@@ -1,21 +1,47 @@
-"""The terminal side of the CLI: a rich progress reporter, and tables."""
+"""The terminal side of the CLI: a rich progress reporter, tables, and text made safe to show.
+
+Much of what seclo shows comes from outside: alert labels, user names from logs, a step's output. Shown as it
+is, an escape sequence in it can retitle, clear or rewrite the operator's terminal (or hide a line behind a
+carriage return), and rich would read `[/]` or `[link=...]` in it as markup (a MarkupError, or a link). So
+tables take every cell as plain text, and `terminal_text` writes control characters as visible escapes.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["PIPED_WIDTH", "RichReporter", "render_table"]
+__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "terminal_text"]
 
 PIPED_WIDTH = 160
+# C0 and C1 controls but tab and line feed, DEL, and the bidirectional overrides and isolates (which reorder
+# what is shown: "Trojan Source"), and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """`text` with every character a terminal would act on written as an escape (`\\x1b`, `\\u202e`).
+
+    Args:
+        lines: keep line feeds and tabs (a multi-line cell); otherwise they are escaped too (one line).
+    """
+    return (_CONTROLS if lines else _LINE_BREAKS).sub(_escape, text)
 
 
 class RichReporter:
@@ -57,16 +83,17 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         """Print a note on stderr."""
-        self.console.print(f"[yellow]note:[/yellow] {message}", highlight=False)
+        text = Text.assemble(("note:", "yellow"), " ", terminal_text(message, lines=True))
+        self.console.print(text, highlight=False)
 
 
 def render_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table to stdout; piped into a file or a test it may be up to 160 columns wide, not folded at 80."""
     table = Table(title=title, title_justify="left")
     for header in headers:
-        table.add_column(header, overflow="fold")
+        table.add_column(Text(terminal_text(str(header))), overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else terminal_text(str(v), lines=True)) for v in row))
     console = Console(file=sys.stdout)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(file=sys.stdout, width=PIPED_WIDTH)
