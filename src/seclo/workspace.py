@@ -49,12 +49,13 @@ class StoreSettings(_Strict):
 
 
 class SlaDays(_Strict):
-    """Days allowed to fix a finding, per severity (DefectDojo's defaults)."""
+    """Days allowed to fix a finding, per severity (DefectDojo's defaults); at most 36500 (100 years): the
+    store adds them to each finding's opening time, and a date past year 9999 stops every SLA query."""
 
-    critical: int = Field(default=7, ge=1)
-    high: int = Field(default=30, ge=1)
-    medium: int = Field(default=90, ge=1)
-    low: int = Field(default=120, ge=1)
+    critical: int = Field(default=7, ge=1, le=36500)
+    high: int = Field(default=30, ge=1, le=36500)
+    medium: int = Field(default=90, ge=1, le=36500)
+    low: int = Field(default=120, ge=1, le=36500)
 
 
 class AllowSettings(_Strict):

@@ -56,3 +56,13 @@ def test_the_retry_due_time_of_a_long_backoff_stays_in_the_calendar() -> None:
     refusal = claims.refusal("p:occ", "occ", 20, timedelta(days=30), NOW, lost=False)
     assert refusal is not None
     assert "attempt 19 for occ failed; the next is due at" in refusal
+
+
+def test_sla_days_past_100_years_are_refused_in_seclo_yaml(tmp_path: Path) -> None:
+    """`sla_days: {low: 2000000000}` is a ConfigError naming seclo.yaml and the field, instead of a
+    conversion error in every finding-past-SLA evaluation (and SLA SLI) afterwards."""
+    from seclo.workspace import Workspace  # noqa: PLC0415
+
+    (tmp_path / "seclo.yaml").write_text("sla_days:\n  low: 2000000000\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"seclo\.yaml:2: sla_days\.low"):
+        Workspace.open(tmp_path)
