@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -102,3 +103,15 @@ def test_a_refused_path_cannot_forge_a_log_line(
     assert status == 401
     [record] = [r for r in caplog.records if "no valid credentials" in r.getMessage()]
     assert "\n" not in record.getMessage()
+
+
+def test_a_token_guesser_cannot_flood_the_log(server: SecloServer, caplog: pytest.LogCaptureFixture) -> None:
+    """200 requests with wrong tokens all get 401 but leave one log line per 10 s, not 200."""
+    head = _webhook(b"/alertmanager", b"Host: 127.0.0.1\r\n").replace(TOKEN, b"guess")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="seclo.server.guard"):
+        statuses = {_send(server, head, BODY)[0] for _ in range(200)}
+    windows = 1 + int((time.monotonic() - started) // 10)  # however slow the machine, lines <= windows
+    assert statuses == {401}
+    lines = [r.getMessage() for r in caplog.records if "no valid credentials" in r.getMessage()]
+    assert 1 <= len(lines) <= windows < 200
