@@ -166,3 +166,43 @@ def test_an_unexpected_error_in_a_playbook_worker_is_logged_without_secrets(
     assert "bad step text" in logged
     assert secret not in logged
     assert "PAGER_TOKEN" in logged
+
+
+def test_serve_answers_503_once_playbook_runs_cannot_be_audited(tmp_path: Path) -> None:
+    """Once serve's playbook recorder has stopped (its audit table is gone), a webhook is still journaled but
+    answered 503 naming the recorder, as `playbook listen` answers, so Alertmanager retries instead of the
+    alert's playbooks being skipped behind a 200."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from http_client import request  # noqa: PLC0415
+
+    from seclo.errors import StoreError  # noqa: PLC0415
+    from seclo.server import serve  # noqa: PLC0415
+    from seclo.workspace import Workspace  # noqa: PLC0415
+
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    store_path = tmp_path / ".seclo" / "store.duckdb"
+    open_store(store_path).close()
+    (tmp_path / "playbooks" / "page.yaml").write_text(PAGE.format(url="http://127.0.0.1:9"), encoding="utf-8")
+    server = serve(Workspace.open(tmp_path), "127.0.0.1", 0, timedelta(hours=1)).start()
+
+    def break_audit() -> bool:
+        with open_store(store_path) as store:
+            store.conn.execute("ALTER TABLE playbook_audit RENAME TO playbook_audit_gone")
+        return True
+
+    port = server.listener.port
+    try:
+        assert server.playbooks is not None
+        wait_for("the store between refreshes", break_audit)
+        first = request(port, "POST", "/alertmanager", _payload("fp-1", "BurnRateFast"), JSON)
+        wait_for("the recorder to stop", lambda: server.playbooks and server.playbooks.runner.refusal())
+        second = request(port, "POST", "/alertmanager", _payload("fp-2", "BurnRateFast"), JSON)
+    finally:
+        with pytest.raises(StoreError, match="recorder"):  # and closing says the records were lost
+            server.close()
+    assert first.status == 200
+    assert second.status == 503
+    assert "recorder stopped" in second.error()
+    assert len(server.inbox.journal.read_text().splitlines()) == 2

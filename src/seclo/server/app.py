@@ -137,10 +137,11 @@ def _serve_routes(
             log.error("cannot journal an Alertmanager payload: %s", exc.strerror)  # noqa: TRY400 - no traceback
             return json_response(503, {"error": "the payload could not be stored; retry"})
         refresher.wake()
-        if playbooks is not None and not playbooks.alert(document):
-            # Shutting down: the payload is journaled, but its playbooks would not run. Alertmanager retries a
-            # 5xx, and the retry (to this server once restarted) runs them; the journal keeps one copy per alert.
-            return json_response(503, {"error": "the server is shutting down; retry"})
+        if playbooks is not None and (why := playbooks.alert(document)) is not None:
+            # Shutting down, or no run could be audited: the payload is journaled, but its playbooks would not
+            # run. Alertmanager retries a 5xx, and the retry (to this server once restarted) runs them; the
+            # journal keeps one copy per alert.
+            return json_response(503, {"error": why})
         # Journaled, not yet merged: an alert the store cannot hold is rejected at the merge (counted in
         # seclo_inbox_rejected_total, kept in the rejected table), so "journaled" is what this answer means.
         return json_response(200, {"status": "accepted", "journaled": True, "alerts": len(payload.alerts)})

@@ -65,18 +65,21 @@ class PlaybookService:
         """How many playbooks are loaded."""
         return len(self.runner.playbooks)
 
-    def alert(self, document: object) -> bool:
+    def alert(self, document: object) -> str | None:
         """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread.
 
-        Returns False, and runs nothing, once `close()` has begun (a webhook arriving during shutdown).
+        Returns why nothing was run, or None: once `close()` has begun (a webhook arriving during shutdown), or
+        once the recorder has stopped (no run could be audited), the caller answers 503 so Alertmanager retries.
         """
+        if (why := self.runner.refusal()) is not None:
+            return why
         with self._closing:
             if self._closed:
-                return False
+                return "the server is shutting down; retry"
             self.pool.submit(
                 self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document
             )
-        return True
+        return None
 
     def evaluate(self) -> None:
         """Evaluate the polled triggers once, on the evaluation thread, unless an evaluation is running."""
