@@ -115,3 +115,16 @@ def test_a_token_guesser_cannot_flood_the_log(server: SecloServer, caplog: pytes
     assert statuses == {401}
     lines = [r.getMessage() for r in caplog.records if "no valid credentials" in r.getMessage()]
     assert 1 <= len(lines) <= windows < 200
+
+
+def test_malformed_requests_cannot_flood_the_log(
+    server: SecloServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """200 requests that are not HTTP all get 400 but leave one "Invalid HTTP request" line per 10 s."""
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        statuses = {_send(server, b"NOT HTTP AT ALL\r\n")[0] for _ in range(200)}
+    windows = 1 + int((time.monotonic() - started) // 10)
+    assert statuses == {400}
+    lines = [r.getMessage() for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
+    assert 1 <= len(lines) <= windows < 200

@@ -14,8 +14,10 @@ Slow clients are cut off and connections capped (`ConnectionLimits`, seclo.serve
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from seclo import __version__
@@ -29,6 +31,39 @@ __all__ = ["HttpListener"]
 
 # The listen backlog: a burst of webhooks or scrapes must queue, not be reset.
 BACKLOG = 128
+
+
+class _Throttle(logging.Filter):
+    """Lets each of uvicorn's warnings through once per `every` seconds, with a count of those held back.
+
+    uvicorn logs a line for every malformed request ("Invalid HTTP request received.") and every request past
+    the connection limit ("Exceeded concurrency limit."): a client sending thousands a second would fill the
+    disk. Errors (a route's traceback) always pass.
+    """
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self._seen: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        key, now = str(record.msg), time.monotonic()
+        with self._lock:
+            last, held = self._seen.get(key, (-self.every, 0))
+            if now - last < self.every:
+                self._seen[key] = (last, held + 1)
+                return False
+            self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last {now - last:.0f} s)"
+        return True
+
+
+_THROTTLE = _Throttle()
+logging.getLogger("uvicorn.error").addFilter(_THROTTLE)
 
 
 class HttpListener:
