@@ -130,15 +130,9 @@ class ClickGuide:
 
 
 def _time(value: str | None) -> Any:
-    from datetime import UTC, datetime  # noqa: PLC0415
+    from seclo.cli import _parse_time  # noqa: PLC0415 - seclo.cli loads this module lazily
 
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2024-03-01T00:00:00Z") from None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return _parse_time(value)
 
 
 _at_option = click.option(
