@@ -47,7 +47,9 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if n)
     if seconds == 0:
         raise ValueError(f"the duration {text!r} must be longer than zero")
-    if seconds > _LONGEST_SECONDS:  # timedelta itself overflows past 999999999 days: say so, not OverflowError
+    if (
+        seconds > _LONGEST_SECONDS
+    ):  # timedelta itself overflows past 999999999 days: say so, not OverflowError
         raise ValueError(f"the duration {text!r} is longer than 36500d (100 years)")
     return timedelta(seconds=seconds)
 
