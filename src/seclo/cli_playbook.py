@@ -377,9 +377,10 @@ def listen_command(
 
     Point an Alertmanager webhook_config at http://HOST:PORT/. `seclo serve` runs playbooks too, on
     POST /alertmanager. The same checks as `seclo serve` apply: Content-Type: application/json, the Host
-    header, and the token or basic auth when configured (required beyond 127.0.0.1). When runs can no longer
-    be audited (the recorder stopped), webhooks get 503 and the command stops with a non-zero exit: no step
-    runs unaudited.
+    header, and the token or basic auth when configured (required beyond 127.0.0.1). A failed run whose
+    occurrence has attempts left (the playbook's `retry`) runs again when its backoff expires, without waiting
+    for Alertmanager's repeat. When runs can no longer be audited (the recorder stopped), webhooks get 503 and
+    the command stops with a non-zero exit: no step runs unaudited.
 
     Example: SECLO_SERVE_TOKEN=... seclo playbook listen --port 9095
     """
@@ -394,6 +395,7 @@ def listen_command(
     ws = Workspace.open(workspace)
     credentials = access.credentials(ws)
     with _runner(workspace) as runner:
+        runner.start_retries()  # a failed run's occurrence runs again when its backoff expires
         receiver = AlertmanagerReceiver(
             runner,
             host,

@@ -21,7 +21,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "terminal_text"]
+__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "terminal_text", "visible"]
 
 PIPED_WIDTH = 160
 # C0 and C1 controls but tab and line feed, DEL, and the bidirectional overrides and isolates (which reorder
@@ -44,6 +44,12 @@ def terminal_text(text: str, *, lines: bool = False) -> str:
     return (_CONTROLS if lines else _LINE_BREAKS).sub(_escape, text)
 
 
+def visible(value: object) -> Text:
+    """`value` as terminal text, shown as it is: never read as rich markup (a user name `[/x]` or
+    `[link=...]`), control characters written as escapes (\\x1b); line feeds and tabs kept."""
+    return Text(terminal_text(str(value), lines=True))
+
+
 class RichReporter:
     """Shows progress bars on a terminal and nothing when output is not a TTY; notes always go to stderr."""
 
@@ -61,7 +67,7 @@ class RichReporter:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
 
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             TimeElapsedColumn(),
             console=self.console,
@@ -83,17 +89,16 @@ class RichReporter:
 
     def note(self, message: str) -> None:
         """Print a note on stderr."""
-        text = Text.assemble(("note:", "yellow"), " ", terminal_text(message, lines=True))
-        self.console.print(text, highlight=False)
+        self.console.print(Text("note: ", style="yellow") + visible(message), highlight=False)
 
 
 def render_table(title: str | None, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table to stdout; piped into a file or a test it may be up to 160 columns wide, not folded at 80."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=None if title is None else visible(title), title_justify="left")
     for header in headers:
-        table.add_column(Text(terminal_text(str(header))), overflow="fold")
+        table.add_column(visible(header), overflow="fold")
     for row in rows:
-        table.add_row(*(Text("" if v is None else terminal_text(str(v), lines=True)) for v in row))
+        table.add_row(*(visible("" if v is None else v) for v in row))
     console = Console(file=sys.stdout)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(file=sys.stdout, width=PIPED_WIDTH)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from seclo.analytics.interface import Window
@@ -66,9 +67,14 @@ def run_demo(
     days: int = 30,
     seed: int = 7,
     auth_events: int | None = None,
+    end: datetime | None = None,
     reporter: Reporter | None = None,
 ) -> DemoResult:
-    """Run the demo in `root` (a new temporary folder when None) and return what it did."""
+    """Run the demo in `root` (a new temporary folder when None) and return what it did.
+
+    `end` is the demo's "now": the generated data ends there, and the SecLOs, analytics and playbooks are
+    judged there (by default the current minute). The same seed and end give the same figures.
+    """
     reporter = reporter or NullReporter()
     if root is None:
         root = Path(tempfile.mkdtemp(prefix="seclo-demo-"))
@@ -76,7 +82,7 @@ def run_demo(
     workspace = Workspace.open(root)
     folder = root / "data" / "generated"
     generated = generate_organisation(
-        folder, days=days, seed=seed, auth_events=auth_events, reporter=reporter
+        folder, days=days, seed=seed, auth_events=auth_events, end=end, reporter=reporter
     )
     results = import_generated(workspace, folder, reporter)
     with open_store(workspace.store_path) as store:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from import_checks import edit_text
 
 from seclo.errors import InputError
-from seclo.importers import ImportResult, get_importer, import_path, ndjson
+from seclo.importers import ImportOptions, ImportResult, get_importer, import_path, ndjson
 from seclo.importers.interface import Staged, Staging
 from seclo.store import Store, open_store
 from seclo.store.schema import TableSpec
@@ -208,3 +208,24 @@ def test_upsert_tables_agree_on_both_paths(
             )
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == (len(lines), 2, len(extra))
+
+
+def test_a_line_over_the_limit_is_one_reject_not_a_crash(store: Store, tmp_path: Path) -> None:
+    """A 33 MB line is one rejected row at its line (it ended in a DuckDB traceback); the others load."""
+    path = tmp_path / "events.ndjson"
+    with path.open("w") as out:
+        out.write(GOOD % (1, 1) + "\n")
+        out.write('{"time":"2024-03-01T10:00:02Z","outcome":"success","user":"' + "x" * (33 << 20) + '"}\n')
+        out.write(GOOD % (3, 3) + "\n")
+    result = import_path(store, get_importer("events"), path)
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
+    rejected = store.conn.execute("SELECT line, reason, length(raw) FROM rejected").fetchall()
+    assert rejected == [(2, "line is over 16,777,216 bytes; it was not read", 4096)]
+
+
+def test_a_line_over_the_limit_fails_a_strict_import_naming_its_line(store: Store, tmp_path: Path) -> None:
+    """With --strict, a 33 MB line fails the import with an InputError naming the file and line 2."""
+    path = tmp_path / "events.ndjson"
+    path.write_text(GOOD % (1, 1) + "\n" + '{"user":"' + "x" * (33 << 20) + '"}\n')
+    with pytest.raises(InputError, match=r"events\.ndjson: 1 invalid row.*first at line 2: line is over"):
+        import_path(store, get_importer("events"), path, ImportOptions(strict=True))

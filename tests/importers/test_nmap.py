@@ -309,3 +309,21 @@ def test_real_files_with_a_changed_byte_never_crash(base: bytes, at: float, byte
 def test_real_scans_with_an_element_deleted_never_crash(name: str, seed: int) -> None:
     """A real scan with a random element removed is refused with an InputError or read with reconciling counts."""
     _check_never_crashes(_delete_random_element((NMAP / name).read_bytes(), seed))
+
+
+def test_deeply_nested_elements_are_read_in_linear_time(store: Store, tmp_path: Path) -> None:
+    """A scan whose port holds 300,000 nested elements (2 MB) still loads its host and port.
+
+    Each element's path was built afresh from the whole stack, so this file took about a minute (quadratic in
+    the depth); it now takes a fraction of a second.
+    """
+    depth = 300_000
+    nested = "<x>" * depth + "</x>" * depth
+    port = (
+        f'<port protocol="tcp" portid="22"><state state="open"/><service name="ssh">{nested}</service></port>'
+    )
+    path = tmp_path / "deep.xml"
+    path.write_text(_scan(_host('<address addr="10.0.0.9" addrtype="ipv4"/>', port)))
+    result = _import(store, path)
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    assert _rows(store, "SELECT asset_id, port, service FROM ports") == [("10.0.0.9", 22, "ssh")]

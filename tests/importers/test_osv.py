@@ -432,3 +432,15 @@ def test_random_osv_shaped_records_load_or_are_refused_with_a_reason(
         "SELECT count(*) FROM advisories WHERE id = ?", [str(doc.get("id"))]
     ).fetchall()
     assert outcome.strip() or loaded[0][0] > 0
+
+
+def test_a_yaml_advisory_with_a_control_character_is_refused_in_one_line(
+    store: Store, tmp_path: Path
+) -> None:
+    """PyYAML's two-line message ("...\\n  in <unicode string>") becomes one line, so the CLI error is one line."""
+    path = tmp_path / "GHSA-x.yaml"
+    path.write_bytes(b"id: GHSA-x\nsummary: a\x07b\n")
+    with pytest.raises(InputError) as info:
+        _import(store, "osv", path)
+    assert "\n" not in str(info.value)
+    assert "not valid YAML: unacceptable character #x0007" in str(info.value)

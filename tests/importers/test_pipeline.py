@@ -317,3 +317,13 @@ def test_file_of_skipped_lines_and_one_bad_line_still_imports(store: Store, tmp_
     path.write_text("Jun 14 15:16:01 combo kernel: eth0 up\nthis is not syslog at all\n")
     result = import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))
     assert (result.rows_loaded, result.rows_skipped, result.rows_rejected) == (0, 1, 1)
+
+
+def test_a_refusal_quoting_a_value_with_a_line_break_is_one_line(store: Store, tmp_path: Path) -> None:
+    """When no row loads and the first reason quotes a value holding a line break, the error is still one line."""
+    path = tmp_path / "events.csv"
+    path.write_text('time,user,outcome\n"not\na time",bob,success\n')
+    with pytest.raises(InputError) as info:
+        import_path(store, get_importer("events"), path)
+    assert "\n" not in str(info.value)
+    assert "line 2, field time: not a valid TIMESTAMP: not\\na time" in str(info.value)

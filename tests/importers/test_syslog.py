@@ -320,3 +320,52 @@ def test_mutated_real_lines_never_crash(
     path = tmp_path / "fuzz.log"
     path.write_bytes(bytes(data))
     check_survives(fuzz_store, "syslog", path, ImportOptions(year=2005))
+
+
+NUL_PADDING_CASES = {
+    "padding early (first 64 KiB)": (2, b"\0" * 700),
+    "padding late (after 64 KiB)": (2000, b"\0" * 700),
+    "padding before a line": (2, b"\0" * 50 + b"\n"),
+    "padding at the end": (3, b"\0" * 4096 + b"\n"),
+}
+
+
+@pytest.mark.parametrize(("at", "padding"), NUL_PADDING_CASES.values(), ids=NUL_PADDING_CASES.keys())
+def test_nul_padding_is_dropped_wherever_it_falls(
+    store: Store, tmp_path: Path, at: int, padding: bytes
+) -> None:
+    """Runs of NUL bytes left by a crash, before line 3 or after line 2,000, are dropped: every line loads.
+
+    A run in the first 64 KiB refused the whole file as binary; one later was loaded into `user`.
+    """
+    line = SAMPLE_LINES[3]  # a pam_unix authentication failure for root
+    path = tmp_path / "auth.log"
+    path.write_bytes(line * at + padding.rstrip(b"\n") + line * 2)
+    result = import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (at + 2, at + 2, 0)
+    assert store.conn.execute("SELECT DISTINCT user FROM auth_events").fetchall() == [("root",)]
+
+
+@pytest.mark.parametrize("before", [1, 2000], ids=["early", "late"])
+def test_a_nul_inside_a_line_rejects_that_line_wherever_it_falls(
+    store: Store, tmp_path: Path, before: int
+) -> None:
+    """A NUL inside a line's text rejects that line at its true number, never loads it into a column."""
+    line = SAMPLE_LINES[3]
+    path = tmp_path / "auth.log"
+    path.write_bytes(line * before + line.replace(b"user=root", b"user=ro\0ot") + line)
+    result = import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (before + 2, before + 1, 1)
+    rejected = store.conn.execute("SELECT line, reason, contains(raw, '\\x00') FROM rejected").fetchall()
+    assert rejected == [(before + 1, "holds a NUL byte inside its text (binary data, not padding)", True)]
+    assert store.conn.execute("SELECT count(*) FROM auth_events WHERE contains(user, chr(0))").fetchall() == [
+        (0,)
+    ]
+
+
+def test_a_utf16_log_without_a_byte_order_mark_is_refused_as_binary(store: Store, tmp_path: Path) -> None:
+    """A log in UTF-16 without a BOM (a NUL after every ASCII letter) is still refused as a binary file."""
+    path = tmp_path / "auth.log"
+    path.write_bytes(SAMPLE_LINES[3].decode().encode("utf-16-le") * 3)
+    with pytest.raises(InputError, match="looks like a binary file"):
+        import_path(store, get_importer("syslog"), path, ImportOptions(year=2005))

@@ -8,7 +8,7 @@ import json
 import string
 from urllib.parse import quote, quote_plus
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from seclo.playbooks.access import HeldStore
@@ -72,6 +72,9 @@ def _forms(value: str, user: str) -> list[str]:
     user=USERS,
     limit=st.integers(min_value=0, max_value=400),
 )
+# A literal secret made of base64 letters right after a Basic header: replaced first, it took the header's last
+# letter, and the rest of the header no longer decoded to the secret ("YTowMD" was left in clear).
+@example(secrets=["000000010t", "00000000"], parts=[""], user="a", limit=133)
 def test_redact_then_truncate_leaves_no_piece_of_a_secret_at_any_cut(
     secrets: list[str], parts: list[str], user: str, limit: int
 ) -> None:

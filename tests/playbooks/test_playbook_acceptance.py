@@ -139,6 +139,34 @@ def test_webhook_receiver_process_runs_playbooks_once_and_dry_run_sends_nothing(
     assert sink.paths() == ["/page"]
 
 
+def test_webhook_receiver_process_retries_a_failed_run_when_its_backoff_expires(
+    tmp_path: Path, sink: Sink
+) -> None:
+    """`seclo playbook listen` gets one alert whose page the receiver refuses (500) once: the listener retries it
+    on its own after the backoff, the page arrives, and the stopped listener leaves two audited runs."""
+    step = f"    - {{name: page, type: http, retries: 0, url: '{sink.url('/page')}', body: {{}}}}\n"
+    retry = "  retry: {attempts: 3, backoff: 200ms}\n"
+    ws = workspace(tmp_path, {"p.yaml": playbook("p", "{type: alertmanager}", step, extra=retry)})
+    sink.statuses.append(500)
+    listener, port = _listen(tmp_path)
+    try:
+        _post(port, json.dumps(alert({"alertname": "Burn"}, fingerprint="r1")).encode())
+        deadline = time.monotonic() + 120
+        while len(sink.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        listener.terminate()
+        listener.wait(timeout=60)
+    assert listener.returncode == 0
+    assert sink.paths() == ["/page", "/page"]
+    with open_store(ws.store_path, read_only=True) as store:
+        assert rows(store, "SELECT status FROM playbook_runs ORDER BY started_at") == [
+            ("failed",),
+            ("succeeded",),
+        ]
+        assert verify_chain(store).ok
+
+
 def _listen(ws: Path) -> tuple[subprocess.Popen[str], int]:
     """`seclo playbook listen` on a free port of 127.0.0.1."""
     with socket.socket() as probe:

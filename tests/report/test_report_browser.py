@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from pinned_clock import PINNED_NOW
 from playwright.sync_api import ConsoleMessage, FloatRect, Request, Route, sync_playwright
 
 from seclo.demo import run_demo
@@ -103,7 +104,7 @@ def _visit(report: Path, screenshot: Path) -> Visit:
 
 def test_report_renders_offline_with_visible_charts(tmp_path: Path) -> None:
     """Chromium shows the demo report without errors or requests, and its charts are drawn where they sit."""
-    demo = run_demo(tmp_path / "demo", days=4, seed=3, auth_events=40_000)
+    demo = run_demo(tmp_path / "demo", days=4, seed=3, auth_events=40_000, end=PINNED_NOW)
     assert "breached" in {r.state for r in demo.slos}, "the demo should show a breached objective"
     assert demo.report is not None
     shot_path = tmp_path / "report.png"
@@ -155,7 +156,7 @@ def test_analytics_page_renders_offline_with_visible_charts(tmp_path: Path) -> N
 
     from seclo.cli import cli  # noqa: PLC0415
 
-    demo = run_demo(tmp_path / "demo", days=30, seed=3, auth_events=20_000)
+    demo = run_demo(tmp_path / "demo", days=30, seed=3, auth_events=20_000, end=PINNED_NOW)
     page = tmp_path / "analytics.html"
     at = "--at=" + max(t.last for t in demo.summary.tables if t.last is not None).isoformat()
     result = CliRunner().invoke(

@@ -206,3 +206,55 @@ def test_serve_answers_503_once_playbook_runs_cannot_be_audited(tmp_path: Path) 
     assert second.status == 503
     assert "recorder stopped" in second.error()
     assert len(server.inbox.journal.read_text().splitlines()) == 2
+
+
+RETRIED = """\
+apiVersion: seclo/v1
+kind: Playbook
+metadata: {{name: page}}
+spec:
+  mode: automatic
+  trigger: {{type: alertmanager}}
+  retry: {{attempts: 3, backoff: 200ms}}
+  steps:
+    - {{name: page, type: http, destructive: true, retries: 0, url: '{url}/page', body: {{alert: '{{{{ trigger.fingerprint }}}}'}}}}
+"""
+
+
+def test_serve_retries_a_failed_page_on_its_own_until_the_receiver_takes_it(tmp_path: Path) -> None:
+    """The receiver answers 500 twice: serve retries the webhook's run after each backoff without a second
+    webhook, the page arrives on attempt 3, and the store shows three audited attempts with an intact chain."""
+    (tmp_path / "slos").mkdir()
+    (tmp_path / "playbooks").mkdir()
+    store_path = tmp_path / ".seclo" / "store.duckdb"
+    open_store(store_path).close()
+    with running_sink() as sink:
+        sink.statuses.extend([500, 500])
+        url = f"http://127.0.0.1:{sink.port}"
+        (tmp_path / "playbooks" / "page.yaml").write_text(RETRIED.format(url=url), encoding="utf-8")
+        serve = start_serve(tmp_path, refresh="1h")
+        try:
+            assert http(serve.url + "/alertmanager", _payload("fp-9", "BurnRateFast"), JSON)[0] == 200
+            wait_for("attempt 3", lambda: len(sink.bodies("/page")) >= 3 or None)
+        finally:
+            serve.stop()
+        pages = sink.bodies("/page")
+    assert serve.process.returncode == 0, serve.log.read_text()
+    assert pages == [{"alert": "fp-9"}] * 3
+    with open_store(store_path, read_only=True) as store:
+        runs = store.conn.execute(
+            "SELECT status, idempotency_key FROM playbook_runs ORDER BY started_at"
+        ).fetchall()
+        decisions = store.conn.execute(
+            "SELECT detail::JSON->>'decision' FROM playbook_audit WHERE event = 'decision' ORDER BY seq"
+        ).fetchall()
+    key = "page:alertmanager:fp-9:2026-11-23T10:00:00Z:firing"
+    assert runs == [("failed", key), ("failed", key + "#2"), ("succeeded", key + "#3")]
+    assert decisions == [("run",), ("retry",), ("retry",)]
+    verify = subprocess.run(
+        [sys.executable, "-m", "seclo", "playbook", "verify-audit", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pinned_clock import PINNED_NOW
 
 from seclo.errors import ConfigError
 from seclo.generate import generate_organisation
@@ -41,7 +42,9 @@ def test_sli_catalog_doc_is_current() -> None:
 @pytest.mark.slow
 def test_every_indicator_has_sane_data_on_a_generated_organisation(store: Store, tmp_path: Path) -> None:
     """On a generated organisation every catalog indicator has data, with 0 <= good <= total everywhere."""
-    files = generate_organisation(tmp_path / "gen", days=7, seed=3, users=200, auth_events=20_000)
+    files = generate_organisation(
+        tmp_path / "gen", days=7, seed=3, users=200, auth_events=20_000, end=PINNED_NOW
+    )
     for path in sorted((tmp_path / "gen").glob("*.parquet")):
         kind = table(path.stem.split("-")[0]).kinds[0]
         import_path(store, get_importer(kind), path, ImportOptions())

@@ -15,7 +15,7 @@ from seclo.experiments.registry import faults, get_fault, get_probe, probes
 from seclo.lazy import lazy_attributes
 
 if TYPE_CHECKING:
-    from seclo.experiments.faults.interface import Fault, FaultError, FaultParams, Undo
+    from seclo.experiments.faults.interface import Fault, FaultError, FaultParams, RollbackConflictError, Undo
     from seclo.experiments.loader import LoadedExperiment, find_experiment, list_experiments, load_experiment
     from seclo.experiments.model import Experiment
     from seclo.experiments.plan import Plan, plan_run
@@ -37,6 +37,7 @@ __all__ = [
     "Probe",
     "ProbeParams",
     "Recovery",
+    "RollbackConflictError",
     "RunResult",
     "SilentNarrator",
     "Timings",
@@ -60,6 +61,7 @@ _LAZY = {
     "Fault": "seclo.experiments.faults.interface",
     "FaultError": "seclo.experiments.faults.interface",
     "FaultParams": "seclo.experiments.faults.interface",
+    "RollbackConflictError": "seclo.experiments.faults.interface",
     "Undo": "seclo.experiments.faults.interface",
     "LoadedExperiment": "seclo.experiments.loader",
     "find_experiment": "seclo.experiments.loader",

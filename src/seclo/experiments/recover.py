@@ -12,12 +12,13 @@ from seclo.errors import SecloError, StoreError
 from seclo.experiments.activities import execute
 from seclo.experiments.clock import Clock, iso_ms
 from seclo.experiments.context import RunContext
+from seclo.experiments.faults.interface import RollbackConflictError
 from seclo.experiments.journal import base_journal, record_run, timings_document, write_journal
 from seclo.experiments.loader import load_experiment
 from seclo.experiments.model import Activity
 from seclo.experiments.registry import get_fault
 from seclo.experiments.result import RunResult, Timings
-from seclo.experiments.state import StateFile, pending_runs, remove_state
+from seclo.experiments.state import FaultState, StateFile, pending_runs, remove_state
 from seclo.experiments.variables import Redactor, resolve_variables
 from seclo.workspace import Workspace
 
@@ -34,6 +35,8 @@ class Recovery:
         undone: one line per thing rolled back.
         complete: everything was rolled back (its state file is gone).
         problem: why not, when not.
+        conflicts: targets changed after the injection, kept as they are (what to merge by hand); the run
+            is complete all the same, as nothing is left that recovering again could do.
     """
 
     run_id: str
@@ -41,6 +44,7 @@ class Recovery:
     undone: tuple[str, ...]
     complete: bool
     problem: str = ""
+    conflicts: tuple[str, ...] = ()
 
 
 def _alive(pid: int) -> bool:
@@ -53,11 +57,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _undo_faults(
+    faults: list[FaultState], undone: list[str], problems: list[str], conflicts: list[str]
+) -> None:
+    """Roll back each fault from its undo record, adding a line to `undone`, `problems` or `conflicts`."""
+    for fault_state in faults:
+        try:
+            fault = get_fault(fault_state.type)
+            done = fault.rollback(fault.load_undo(fault_state.undo))
+        except RollbackConflictError as exc:
+            conflicts.append(f"undo {fault_state.type}: {exc}")
+            undone.append(f"undo {fault_state.type}: CONFLICT, kept the current state")
+            continue
+        except (SecloError, OSError, ValueError) as exc:
+            problems.append(f"undo {fault_state.type}: {exc}")
+            continue
+        except Exception as exc:  # a plug-in's bug: reported, and the state file is kept for another try
+            problems.append(f"undo {fault_state.type}: {type(exc).__name__}: {exc}")
+            continue
+        undone.append(f"undo {fault_state.type}: {done or 'nothing left to undo'}")
+
+
 def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
     state = found.state
     clock = Clock()
     undone: list[str] = []
     problems: list[str] = []
+    conflicts: list[str] = []
     journal = None
     redactor = Redactor(())
     try:
@@ -79,17 +105,7 @@ def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
         journal["rollbacks"] = entries
     except SecloError as exc:
         problems.append(f"the experiment's own rollbacks could not run: {exc}")
-    for fault_state in state.faults:
-        try:
-            fault = get_fault(fault_state.type)
-            done = fault.rollback(fault.load_undo(fault_state.undo))
-        except (SecloError, OSError, ValueError) as exc:
-            problems.append(f"undo {fault_state.type}: {exc}")
-            continue
-        except Exception as exc:  # a plug-in's bug: reported, and the state file is kept for another try
-            problems.append(f"undo {fault_state.type}: {type(exc).__name__}: {exc}")
-            continue
-        undone.append(f"undo {fault_state.type}: {done or 'nothing left to undo'}")
+    _undo_faults(state.faults, undone, problems, conflicts)
     complete = not problems
     if complete:
         remove_state(folder, state.run_id)
@@ -101,12 +117,14 @@ def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
         title=state.title,
         verdict="aborted",
         status="interrupted",
-        reason="the run was killed; recovered by `seclo experiment recover`",
+        reason="the run was killed; recovered by `seclo experiment recover`"
+        + "".join(f"; rollback conflict: {c}" for c in conflicts),
         fault=state.faults[0].type if state.faults else None,
         technique=None,
         timings=Timings(started_at=started, ended_at=now, injected_at=injected, rolled_back_at=now),
         journal=Path(state.journal),
         name=Path(state.experiment).stem,
+        conflict="; ".join(conflicts),
     )
     if journal is not None and not Path(state.journal).exists():
         journal.update(
@@ -120,13 +138,15 @@ def _recover(found: StateFile, workspace: Workspace, folder: Path) -> Recovery:
             recovered_at=iso_ms(now),
             recovery=undone,
         )
+        if conflicts:
+            journal["rollback_conflict"] = "; ".join(conflicts)
         Path(state.journal).parent.mkdir(parents=True, exist_ok=True)
         write_journal(Path(state.journal), journal, redactor)
         try:
             record_run(workspace.store_path, result)
         except StoreError as exc:
             problems.append(f"not recorded in the store: {exc}")
-    return Recovery(state.run_id, state.title, tuple(undone), complete, "; ".join(problems))
+    return Recovery(state.run_id, state.title, tuple(undone), complete, "; ".join(problems), tuple(conflicts))
 
 
 def recover_runs(workspace: Workspace) -> list[Recovery]:

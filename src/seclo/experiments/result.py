@@ -44,6 +44,7 @@ class RunResult:
         journal: the journal file.
         recorded: the run was written to the store's experiment_runs table.
         restored: every rollback succeeded (False: something is left for `seclo experiment recover`).
+        conflict: the target was changed after the injection, so rollback kept it (what to merge by hand).
         name: the experiment file's name without extension (None when unknown).
     """
 
@@ -59,6 +60,7 @@ class RunResult:
     recorded: bool = True
     restored: bool = True
     name: str | None = None
+    conflict: str = ""
 
     @property
     def interrupted(self) -> bool:

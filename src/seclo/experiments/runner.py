@@ -25,7 +25,7 @@ from seclo import __version__
 from seclo.errors import SecloError, StoreError
 from seclo.experiments.activities import ActivityRun, execute, seclo_baseline
 from seclo.experiments.clock import Clock, iso_ms
-from seclo.experiments.faults.interface import FaultError, Undo
+from seclo.experiments.faults.interface import FaultError, RollbackConflictError, Undo
 from seclo.experiments.interrupts import RunStopped, SignalGuard
 from seclo.experiments.journal import base_journal, record_run, run_row, timings_document, write_journal
 from seclo.experiments.model import Activity, Backoff, Hypothesis, Step, Watch
@@ -74,6 +74,7 @@ class _Run:
     remediation: WatchOutcome | None = None
     undo: Undo | None = None
     state_written: bool = False
+    conflict: str = ""
     halt: threading.Event = field(default_factory=threading.Event)
 
     def say(self, message: str) -> None:
@@ -285,6 +286,10 @@ def _rollback(run: _Run) -> bool:
         status, detail = "succeeded", ""
         try:
             detail = plan.fault.rollback(run.undo)
+        except RollbackConflictError as exc:
+            # Undone as far as it safely can be: nothing is left for `recover`, but a person must merge.
+            status, detail = "conflict", str(exc)
+            run.conflict = detail
         except (SecloError, OSError) as exc:
             status, detail, complete = "failed", str(exc), False
         except Exception as exc:  # a plug-in's bug: reported, and the state file is kept for `recover`
@@ -358,11 +363,13 @@ def run_plan(
             rolled_back = clock.monotonic()
             if not complete:
                 run.reason += "; a rollback failed: run `seclo experiment recover` once the cause is fixed"
+            if run.conflict:
+                run.reason += f"; rollback conflict: {run.conflict}"
             if guard.deferred and run.status == "completed":
                 run.status = "interrupted"
     del watcher
     ended = clock.monotonic()
-    result = replace(_result(run, started, ended, rolled_back), restored=complete)
+    result = replace(_result(run, started, ended, rolled_back), restored=complete, conflict=run.conflict)
     _finish_journal(run, result, ended - started)
     plan.journal.parent.mkdir(parents=True, exist_ok=True)
     write_journal(plan.journal, run.journal, redactor)
@@ -449,6 +456,8 @@ def _finish_journal(run: _Run, result: RunResult, duration: float) -> None:
     journal["run_id"] = result.run_id
     journal["verdict"] = result.verdict
     journal["reason"] = result.reason
+    if result.conflict:
+        journal["rollback_conflict"] = result.conflict
     journal["timings"] = timings_document(result.timings)
     if exp.fault is not None:
         journal["fault"] = {

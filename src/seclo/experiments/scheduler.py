@@ -29,7 +29,8 @@ def run_every(
     rng: random.Random | None = None,
 ) -> Iterator[RunResult]:
     """Yield the result of each run, until a signal arrives while waiting, or a run is interrupted or leaves
-    something it could not roll back (injecting again on top of it would not be a controlled experiment).
+    something it could not roll back, or a target edited meanwhile that a person must merge (injecting again
+    on top of either would not be a controlled experiment).
 
     `run_once` gets the loop's stop event: a signal that arrives while it plans, before the run's own guard
     is in place, only sets the event, so the run must check it (`run_plan(..., stop=...)` does).
@@ -45,7 +46,7 @@ def run_every(
         while not stop.is_set():
             result = run_once(stop)
             yield result
-            if result.interrupted or not result.restored:
+            if result.interrupted or not result.restored or result.conflict:
                 return
             stop.wait(next_delay(every, jitter, rng))
     finally:

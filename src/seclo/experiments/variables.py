@@ -17,7 +17,7 @@ from typing import Any
 
 from seclo.errors import ExperimentError
 from seclo.experiments.model import EnvValue, Experiment
-from seclo.secret_forms import encoded_forms, redact_base64
+from seclo.secret_forms import encoded_forms, redact
 
 __all__ = ["REDACTED", "Redactor", "Variables", "resolve_variables", "substitute"]
 
@@ -147,9 +147,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced by ***."""
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return redact_base64(text, dict.fromkeys(self.encoded, REDACTED)) if self.encoded else text
+        if not self.secrets:
+            return text
+        return redact(text, dict.fromkeys(self.secrets, REDACTED), dict.fromkeys(self.encoded, REDACTED))
 
     def data(self, data: Any) -> Any:
         """A copy of JSON-like `data` with every secret in its strings (keys and values) replaced."""

@@ -13,6 +13,7 @@ from typing import ClassVar
 import duckdb
 
 from seclo.errors import InputError
+from seclo.importers.delimited import stage_delimited
 from seclo.importers.interface import Importer, Staged, Staging
 from seclo.importers.ndjson import stage_ndjson
 from seclo.importers.typed import create_rejects, stage_typed
@@ -38,7 +39,7 @@ def _format_of(path: Path) -> str:
 
 def _csv_header(path: Path, delimiter: str) -> list[str]:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        first = handle.readline(1 << 16)
+        first = handle.readline(1 << 16).strip("\0")  # NUL padding, as for every line (see lines.py)
     try:
         header = next(csv.reader([first], delimiter=delimiter))
     except (csv.Error, StopIteration):
@@ -80,56 +81,23 @@ class CanonicalImporter(Importer):
         return self._stage_ndjson(staging)
 
     def _stage_csv(self, staging: Staging) -> Staged:
-        conn, path = staging.conn, staging.path
-        delim = "\\t" if path.suffix.lower() == ".tsv" else ","
-        options = (
-            f"{sql_literal(str(path))}, all_varchar = true, header = true, delim = E'{delim}', quote = '\"', "
-            "escape = '\"', auto_detect = false"
-        )
-        header = _csv_header(path, "\t" if delim == "\\t" else ",")
+        path = staging.path
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        header = _csv_header(path, delimiter)
         _check_columns(path, self.spec, header)
-        rows = staging.temp_name("csv")
-        errors, scans = staging.temp_name("csv_errors"), staging.temp_name("csv_scans")
-        try:
-            run(
-                conn,
-                f"""CREATE TEMP TABLE {rows} AS SELECT row_number() OVER () AS _row, * FROM read_csv({options},
-                    columns = {{{", ".join(f"{sql_literal(h)}: 'VARCHAR'" for h in header)}}},
-                    store_rejects = true, rejects_table = '{errors}', rejects_scan = '{scans}')""",
-            )
-        except duckdb.Error as exc:
-            raise InputError(f"{path}: not a readable CSV file: {str(exc).splitlines()[0]}") from None
-        rejects = create_rejects(staging)
-        run(
-            conn,
-            f"""INSERT INTO {rejects} (line, field, reason, raw, category)
-            SELECT line, column_name, lower(error_type) || ': ' || error_message, csv_line, 'invalid'
-            FROM {errors}""",
-        )
-        parse_errors = int(scalar(conn, f"SELECT count(*) FROM {rejects}"))
-        # read_csv numbers only the rows it kept; map them back to physical lines around the rejected ones
-        # (exact as long as no quoted value spans lines).
-        source = staging.temp_name("csv_lines")
-        run(
-            conn,
-            f"""CREATE TEMP VIEW {source} AS
-            SELECT r.*, r._row + 1 + (
-                SELECT count(*) FROM (SELECT line - row_number() OVER (ORDER BY line) - 1 AS gap FROM {rejects}) g
-                WHERE g.gap < r._row) AS _line
-            FROM {rows} r"""
-            if parse_errors
-            else f"CREATE TEMP VIEW {source} AS SELECT *, _row + 1 AS _line FROM {rows}",
-        )
+        records, read = stage_delimited(staging, header, delimiter)
         raw = " || ',' || ".join(f"coalesce({quote_ident(h)}, '')" for h in header)
+        rejects = create_rejects(staging)
         valid = stage_typed(
             staging,
             self.spec,
-            source,
+            records,
             {h: quote_ident(h) for h in header},
-            raw=raw,
+            raw=f"coalesce(_raw, {raw})",
             rejects=rejects,
+            pre_field="_field",
+            pre_reason="_problem",
         )
-        read = int(scalar(conn, f"SELECT count(*) FROM {rows}")) + parse_errors
         return Staged(read, {self.spec.name: valid}, rejects)
 
     def _stage_parquet(self, staging: Staging) -> Staged:

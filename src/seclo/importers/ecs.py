@@ -99,7 +99,7 @@ class EcsImporter(Importer):
             source_types={"time": "TIMESTAMP"},
             pre_field="""CASE WHEN NOT _utf8 OR NOT _ok THEN NULL WHEN NOT authentication THEN 'event.category'
                 WHEN time IS NULL THEN '@timestamp' END""",
-            pre_reason="""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+            pre_reason="""CASE WHEN NOT _utf8 THEN _problem
                 WHEN NOT _ok THEN 'not a JSON object'
                 WHEN category IS NULL THEN 'no event.category: not an authentication event'
                 WHEN NOT authentication THEN 'event.category ' || left(category, 80) || ' is not authentication'

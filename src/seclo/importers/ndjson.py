@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from seclo.importers.interface import Settled, Staged, Staging
-from seclo.importers.lines import MAX_RAW_CHARS, stage_lines
+from seclo.importers.lines import MAX_LINE_BYTES, MAX_RAW_CHARS, stage_lines
 from seclo.importers.typed import check_typed, create_rejects, insert_rejects, stage_typed, valid_rows
 from seclo.store.schema import TableSpec
 from seclo.store.sql import quote_ident, run, scalar, sql_literal
@@ -43,17 +43,24 @@ def count_lines(path: Path) -> int:
 
 
 def _line_shape(path: Path) -> tuple[int, bool]:
-    """The number of lines (as `count_lines`), and whether each starts with "{" and ends with "}" (or "}\r")."""
+    """The number of lines (as `count_lines`), and whether each starts with "{" and ends with "}" (or "}\r")
+    and is at most MAX_LINE_BYTES long (longer ones are rejected by the line-by-line path)."""
     size = path.stat().st_size
     if size == 0:
         return 0, False
     with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         data = np.frombuffer(mapped, dtype=np.uint8)
         try:
-            lines, braced = 0, bool(data[0] == _OPEN)
+            lines, braced, previous = 0, bool(data[0] == _OPEN), -1
             for start in range(0, size, _COUNT_BLOCK):
                 ends = np.flatnonzero(data[start : start + _COUNT_BLOCK] == _NEWLINE) + start
                 lines += ends.size
+                if ends.size:
+                    longest = int(np.diff(ends, prepend=previous).max()) - 1
+                    braced = braced and longest <= MAX_LINE_BYTES
+                    previous = int(ends[-1])
+                elif start + _COUNT_BLOCK - previous > MAX_LINE_BYTES:
+                    braced = False
                 if braced and ends.size:
                     before = data[np.maximum(ends - 1, 0)]
                     crlf = (before == _CARRIAGE_RETURN) & (ends >= 2)
@@ -61,6 +68,7 @@ def _line_shape(path: Path) -> tuple[int, bool]:
                     starts = ends[ends + 1 < size] + 1
                     braced = bool((before == _CLOSE).all() and (data[starts] == _OPEN).all())
             unterminated = data[-1] != _NEWLINE
+            braced = braced and size - 1 - previous <= MAX_LINE_BYTES + 1
             if unterminated:
                 last = data[-2] if size >= 2 and data[-1] == _CARRIAGE_RETURN else data[-1]
                 braced = braced and bool(last == _CLOSE)
@@ -94,7 +102,7 @@ def _stage_whole(staging: Staging, spec: TableSpec) -> Staged | None:
         conn,
         f"""CREATE TEMP VIEW {source} AS SELECT row_number() OVER () AS _line, *
         FROM read_json({sql_literal(str(path))}, columns = {columns}, format = 'newline_delimited',
-            ignore_errors = true, compression = 'none')""",
+            ignore_errors = true, compression = 'none', maximum_object_size = {MAX_LINE_BYTES + 2})""",
     )
     unread = " AND ".join(f"{quote_ident(n)} IS NULL" for n in names)
     checked = check_typed(
@@ -152,9 +160,9 @@ def _stage_by_line(staging: Staging, spec: TableSpec) -> Staged:
     run(
         conn,
         f"""CREATE TEMP VIEW {source} AS
-        SELECT _line, _text, _utf8, _ok,
+        SELECT _line, _text, _utf8, _problem, _ok,
             unnest(CASE WHEN _ok THEN json_transform(_text, {shape}) END)
-        FROM (SELECT *, coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok FROM {lines})""",
+        FROM (SELECT *, _utf8 AND coalesce(try(json_type(_text)) = 'OBJECT', false) AS _ok FROM {lines})""",
     )
     rejects = create_rejects(staging)
     valid = stage_typed(
@@ -165,7 +173,7 @@ def _stage_by_line(staging: Staging, spec: TableSpec) -> Staged:
         raw="_text",
         rejects=rejects,
         pre_field="NULL",
-        pre_reason="""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+        pre_reason="""CASE WHEN NOT _utf8 THEN _problem
             WHEN NOT _ok THEN 'not a JSON object' END""",
     )
     return Staged(read, {spec.name: valid}, rejects)

@@ -49,6 +49,9 @@ _HOSTNAME, _OSMATCH = (*_HOST, "hostnames", "hostname"), (*_HOST, "os", "osmatch
 _PORT = (*_HOST, "ports", "port")
 _PORT_STATE, _SERVICE = (*_PORT, "state"), (*_PORT, "service")
 _ADDRESS_PREFERENCE = ("ipv4", "ipv6", "mac")
+# The deepest element read (nmaprun/host/ports/port/service); deeper elements are passed over without looking at
+# their path, so the work per element does not grow with the depth (a file nested 100,000 deep stays linear).
+_DEEPEST = len(_SERVICE)
 
 
 class _NotAScanError(Exception):
@@ -110,7 +113,11 @@ class _ScanReader:
         if not self._path and tag != "nmaprun":
             raise _NotAScanError(tag)
         self._path.append(tag)
-        path = tuple(self._path)
+        if len(self._path) <= _DEEPEST:
+            self._note(tuple(self._path), attrib)
+
+    def _note(self, path: tuple[str, ...], attrib: dict[str, str]) -> None:
+        """Keep what the element at `path` says, if it is one seclo reads."""
         host, port = self._host, self._port
         if path == ("nmaprun",):
             self.start_time = attrib.get("start")
@@ -140,6 +147,9 @@ class _ScanReader:
 
     def end(self, tag: str) -> None:
         """An element closes: a finished host or port is kept."""
+        if len(self._path) > _DEEPEST:
+            self._path.pop()
+            return
         path = tuple(self._path)
         self._path.pop()
         if path == _PORT and self._host is not None and self._port is not None:

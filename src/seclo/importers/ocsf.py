@@ -102,7 +102,7 @@ class OcsfImporter(Importer):
                 WHEN class_uid IS NULL OR class_uid <> {AUTHENTICATION} THEN 'class_uid'
                 WHEN time IS NULL AND ({_field("time")} IS NOT NULL OR time_dt IS NOT NULL) THEN 'time'
                 WHEN ({outcome}) IS NULL THEN 'status_id' END""",
-            pre_reason=f"""CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+            pre_reason=f"""CASE WHEN NOT _utf8 THEN _problem
                 WHEN NOT _ok THEN 'not a JSON object'
                 WHEN {_field("class_uid")} IS NULL
                     THEN 'missing; every OCSF event has a class_uid (3002 for Authentication)'

@@ -113,7 +113,9 @@ def _load(path: Path, data: bytes) -> Any:
         where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
         raise _Refused(f"not valid YAML: {exc.problem or exc.context}{where}") from None
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        raise _Refused(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from None
+        # PyYAML's messages run over lines ("...\n  in <unicode string>, position 0"): one line for the user.
+        said = " ".join(str(exc).split())
+        raise _Refused(f"not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {said}") from None
 
 
 def _text(value: Any) -> str | None:

@@ -18,6 +18,7 @@ import duckdb
 
 from seclo.errors import InputError
 from seclo.importers.interface import Importer, ImportOptions, ImportResult, Staged, Staging
+from seclo.importers.lines import binary_offset
 from seclo.importers.merge import merge_table
 from seclo.reporting import NullReporter, Reporter
 from seclo.store.connection import Store
@@ -71,10 +72,11 @@ def _check_readable(importer: Importer, path: Path) -> None:
             f"{path}: is UTF-16 text; seclo reads UTF-8",
             tip=f"convert it first: iconv -f UTF-16 -t UTF-8 {path} > converted",
         )
-    if not importer.is_binary(path) and b"\0" in head:
+    # NUL padding (left by a crash) and a stray NUL are not binary: the line importers drop or reject them.
+    offset = None if importer.is_binary(path) else binary_offset(head)
+    if offset is not None:
         raise InputError(
-            f"{path}: looks like a binary file (a NUL byte at offset {head.index(0)}), "
-            f"not a {importer.kind} text file"
+            f"{path}: looks like a binary file (a NUL byte at offset {offset}), not a {importer.kind} text file"
         )
 
 
@@ -104,6 +106,8 @@ def _first_reject(conn: duckdb.DuckDBPyConnection, rejects: str, categories: Ite
     if not row:
         return ""
     line, field, reason = row[0]
+    # A reason may quote a value holding a line break (a quoted CSV value): the message stays one line.
+    reason = str(reason).replace("\r", "\\r").replace("\n", "\\n")
     where = f"line {line}" if line is not None else "a record"
     return f"{where}" + (f", field {field}" if field else "") + f": {reason}"
 

@@ -139,7 +139,7 @@ def _headers(staging: Staging) -> tuple[str, int, str | None]:
             CASE WHEN problem IS NULL THEN NULL WHEN NOT _utf8 THEN NULL
                 WHEN host = '' AND regexp_matches(_text, {stamp_prefix}) THEN 'host' ELSE 'time' END AS field
         FROM (
-            SELECT *, CASE WHEN NOT _utf8 THEN 'not valid UTF-8 text'
+            SELECT *, CASE WHEN NOT _utf8 THEN _problem
                 WHEN host = '' AND regexp_matches(_text, {stamp_prefix})
                     THEN 'not a syslog line: no host and message after the timestamp'
                 WHEN host = '' THEN 'not a syslog line: it does not start with a timestamp '
@@ -152,7 +152,7 @@ def _headers(staging: Staging) -> tuple[str, int, str | None]:
                 FROM (
                     SELECT *, {base} AS base
                     FROM (
-                        SELECT _line, _text, _utf8,
+                        SELECT _line, _text, _utf8, _problem,
                             CASE WHEN f.host <> '' THEN f.stamp ELSE g.stamp END AS stamp,
                             CASE WHEN f.host <> '' THEN f.host ELSE g.host END AS host,
                             CASE WHEN f.host <> '' THEN length(f.stamp) + length(f.host) + 3

@@ -22,6 +22,23 @@ from seclo.store import Store
 __all__ = ["Claim", "Claims", "attempt_key"]
 
 
+def _pause(backoff: timedelta, failed: int) -> timedelta:
+    """How long after attempt `failed` failed the next may start: the backoff, doubled after each attempt.
+
+    At most LONGEST: with 20 attempts even a 30d backoff doubles past what a datetime holds, and this runs in
+    the webhook's worker thread.
+    """
+    return timedelta(seconds=min(backoff.total_seconds() * 2.0 ** (failed - 1), LONGEST.total_seconds()))
+
+
+def _later(moment: datetime, pause: timedelta) -> datetime:
+    """`moment + pause`, or the calendar's end when that is past it."""
+    try:
+        return moment + pause
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
+
+
 def attempt_key(key: str, attempt: int) -> str:
     """The idempotency key of attempt `attempt` (from 1) of the occurrence `key` (`playbook:occurrence`)."""
     return key if attempt == 1 else f"{key}#{attempt}"
@@ -82,13 +99,30 @@ class Claims:
             return f"already ran for {occurrence}"
         if claim.attempts >= attempts:
             return f"already ran for {occurrence}: {claim.attempts} attempts failed, the playbook allows {attempts}"
-        due = _due(claim.finished_at or now, backoff, claim.attempts)
+        due = _later(claim.finished_at or now, _pause(backoff, claim.attempts))
         if now < due:
             return (
                 f"attempt {claim.attempts} for {occurrence} failed; the next is due at "
                 f"{due:%Y-%m-%d %H:%M:%S} UTC"
             )
         return None
+
+    def next_attempt(self, key: str, attempts: int, backoff: timedelta) -> tuple[int, datetime] | None:
+        """The failed attempt and when the next one is due, or None (not failed, or no attempt left)."""
+        claim = self._claims.get(key)
+        if (
+            claim is None
+            or claim.status != "failed"
+            or claim.finished_at is None
+            or claim.attempts >= attempts
+        ):
+            return None
+        return claim.attempts, _later(claim.finished_at, _pause(backoff, claim.attempts))
+
+    def failed_last(self, key: str, attempt: int) -> bool:
+        """Whether `attempt` is still the latest attempt at `key`, and it failed (a retry of it is not stale)."""
+        claim = self._claims.get(key)
+        return claim is not None and claim.attempts == attempt and claim.status == "failed"
 
     def latest_run(self, key: str) -> str | None:
         """The run id of the latest attempt this process started, if any."""
@@ -107,16 +141,3 @@ class Claims:
         claim = self._claims.get(key)
         if claim is not None:
             claim.status, claim.finished_at = status, finished_at
-
-
-def _due(failed_at: datetime, backoff: timedelta, failures: int) -> datetime:
-    """When the attempt after `failures` failed ones is due: `backoff x 2^(failures - 1)` after the last one.
-
-    The pause is capped at LONGEST, and a due time past the calendar's end is its end: with 20 attempts even a
-    30d backoff doubles past what a datetime holds, and the claim check runs in the webhook's worker thread.
-    """
-    seconds = min(backoff.total_seconds() * 2.0 ** (failures - 1), LONGEST.total_seconds())
-    try:
-        return failed_at + timedelta(seconds=seconds)
-    except OverflowError:
-        return datetime.max.replace(tzinfo=failed_at.tzinfo)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from seclo.errors import ConfigError
-from seclo.secret_forms import encoded_forms, redact_base64
+from seclo.secret_forms import encoded_forms, redact
 
 __all__ = ["Redactor", "load_secrets", "placeholder"]
 
@@ -68,10 +68,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """`text` with every secret replaced."""
-        for value, name in self.pairs:
-            if value in text:
-                text = text.replace(value, placeholder(name))
-        return redact_base64(text, dict(self.encoded)) if self.encoded else text
+        if not self.pairs:
+            return text
+        return redact(text, {value: placeholder(name) for value, name in self.pairs}, dict(self.encoded))
 
     def clip(self, text: str, limit: int) -> str:
         """The first `limit` characters of `text` once redacted: redact, then truncate, never the other way."""

@@ -4,7 +4,8 @@ Each accepted webhook (already in the fsync'ed inbox journal) is handed to `Play
 on a worker thread, so the HTTP answer never waits for a step. After each refresh of the figures the polled
 triggers (SLO alerts and budget policy steps, experiment verdicts, findings past SLA, known-exploited findings,
 schedules) are evaluated once on another thread; an evaluation still running when the next refresh ends is not
-doubled. A schedule therefore fires at the first refresh of each slot.
+doubled. A schedule therefore fires at the first refresh of each slot. A failed run whose occurrence has attempts
+left runs again when its retry backoff expires, on the engine's retry timer (seclo.playbooks.retries).
 
 The engine opens the store only for each use (`WorkspaceStore`), under the lock the refresher holds while it
 reads or merges the inbox, so /metrics refreshes, inbox merges and playbook records never lock each other out,
@@ -54,6 +55,8 @@ class PlaybookService:
         workers: int = 8,
     ) -> None:
         self.runner = PlaybookRunner(workspace, WorkspaceStore(workspace, gate), playbooks)
+        # A failed occurrence runs again when its backoff expires, not only when it is seen again.
+        self.runner.start_retries()
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seclo-playbook")
         self._evaluating = threading.Lock()
         self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seclo-playbook-evaluate")
@@ -105,7 +108,8 @@ class PlaybookService:
             log.error("playbooks for %s failed unexpectedly:\n%s", what, trace)  # noqa: TRY400 - redacted above
 
     def close(self) -> None:
-        """Wait for runs in progress and commit their records."""
+        """Wait for runs in progress and commit their records; pending retries are dropped (each runs when its
+        occurrence is seen again)."""
         with self._closing:
             self._closed = True
         self.pool.shutdown(wait=True)

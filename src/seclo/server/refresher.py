@@ -81,7 +81,7 @@ def read_and_render(
     settings = workspace.settings.store
     counters = MonotonicCounters(highs)
     with open_store(
-        workspace.store_path, read_only=True, memory_limit=settings.memory_limit, threads=settings.threads
+        workspace.store_path, sandboxed=True, memory_limit=settings.memory_limit, threads=settings.threads
     ) as store:
         figures = read_figures(workspace, store, at)
     return render_figures(figures, counters), counters.highs

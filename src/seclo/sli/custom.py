@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from seclo.errors import ConfigError
 from seclo.sli.interface import Indicator, IndicatorParams, SliKind, SliSeries, Window
 from seclo.sli.slicing import bucket, in_window, narrow
+from seclo.store.user_sql import user_sql_problem
 
 __all__ = [
     "CustomSql",
@@ -39,6 +40,9 @@ def _query_columns(conn: duckdb.DuckDBPyConnection, query: str, window: Window, 
     Raises:
         ConfigError: the query does not run.
     """
+    problem = user_sql_problem(conn, query)
+    if problem is not None:
+        raise ConfigError(f"the SLI {role}query is refused: {problem}")
     values = {"start": window.start, "end": window.end, "step": window.step}
     used = {name: values[name] for name in _PARAMETER.findall(query)}
     try:

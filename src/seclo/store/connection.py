@@ -14,9 +14,19 @@ from seclo.store.migrations import MIGRATIONS
 from seclo.store.pending import load_pending
 from seclo.store.sql import run, scalar
 
-__all__ = ["SCHEMA_VERSION", "Store", "open_store"]
+__all__ = ["SANDBOX_SETTINGS", "SCHEMA_VERSION", "Store", "open_store"]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# A sandboxed store runs users' SQL (seclo query, sql SLIs, store_query probes): it may read the store's tables
+# and nothing else. These settings are DuckDB's own (docs: "Securing DuckDB"). They are set when the database
+# opens, so a sandboxed store never shares DuckDB's per-process database instance with an ordinary one (a
+# different configuration is refused), and `lock_configuration` stops the user's SQL from setting them back.
+SANDBOX_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "python_enable_replacements": False,  # a query must not read a Python variable of seclo's by its name
+}
 
 
 class Store:
@@ -87,14 +97,32 @@ def _migrate(conn: duckdb.DuckDBPyConnection) -> None:
         run(conn, "COMMIT")
 
 
+# Harmless per-connection settings open_store makes on every connection, still allowed once locked (a second
+# sandbox of the same process shares the locked database instance and makes them again).
+_SESSION_SETTINGS = ["TimeZone", "enable_progress_bar", "perfect_ht_threshold"]
+
+
+def _lock_down(conn: duckdb.DuckDBPyConnection) -> None:
+    """Refuse files and the network from now on, and lock every setting (DuckDB allows neither to be undone)."""
+    if scalar(conn, "SELECT current_setting('lock_configuration')"):
+        return  # another sandbox of this process shares the database instance and has locked it already
+    run(conn, "SET allowed_configs = " + "[" + ", ".join(f"'{name}'" for name in _SESSION_SETTINGS) + "]")
+    run(conn, "SET enable_external_access = false")
+    run(conn, "SET lock_configuration = true")
+
+
 def open_store(
     path: Path | None,
     *,
     read_only: bool = False,
     memory_limit: str = "1536MB",
     threads: int | None = None,
+    sandboxed: bool = False,
 ) -> Store:
     """Open (creating and migrating if needed) the store at `path`; None opens a throwaway in-memory store.
+
+    A `sandboxed` store is opened read-only for SQL written by a user: file system and network access,
+    extension loading and configuration changes are all refused (COPY TO, read_text, ATTACH, INSTALL, SET...).
 
     Raises:
         StoreError: the file is not a DuckDB database, is locked by another process, or is too new.
@@ -102,6 +130,9 @@ def open_store(
     config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
     if threads:
         config["threads"] = threads
+    if sandboxed:
+        read_only = True
+        config.update(SANDBOX_SETTINGS)
     target = ":memory:"
     if path is not None:
         if read_only and not path.exists():
@@ -124,6 +155,8 @@ def open_store(
     # range fits this many bits into a perfect hash table, several times faster than hashing. The default (12
     # bits) covers only 4,096 slices; 18 bits cover two years of 5-minute slices, at a few MB per thread.
     run(conn, "SET perfect_ht_threshold = 18")
+    if sandboxed:
+        _lock_down(conn)
     if not read_only:
         _migrate(conn)
         if path is not None:

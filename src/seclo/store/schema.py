@@ -427,7 +427,8 @@ RECORD_TABLES: tuple[TableSpec, ...] = (
             Column(
                 "idempotency_key",
                 "VARCHAR",
-                "Playbook and occurrence; unique, so each runs at most once.",
+                "playbook:occurrence for the first attempt, playbook:occurrence#N for attempt N (a failed run "
+                "is retried); unique, so each attempt runs at most once, also across processes.",
                 "",
                 True,
             ),

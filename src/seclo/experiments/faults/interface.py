@@ -7,7 +7,8 @@ A fault is injected in three steps so that a run killed at any moment can be rol
 3. `inject` makes the change.
 
 `rollback(undo)` must be idempotent and must work from the record alone, in another process (that is what
-`seclo experiment recover` does).
+`seclo experiment recover` does). It undoes only what the fault made: when the target was changed again after
+the injection (someone edited the file), it keeps the current state and raises `RollbackConflictError`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,21 @@ from seclo.errors import ExperimentError
 from seclo.experiments.context import RunContext
 from seclo.experiments.targets import Target
 
-__all__ = ["Fault", "FaultError", "FaultParams", "Undo", "narrow"]
+__all__ = ["Fault", "FaultError", "FaultParams", "RollbackConflictError", "Undo", "narrow"]
 
 T = TypeVar("T", bound=BaseModel)
 
 
 class FaultError(ExperimentError):
     """A fault could not be injected or rolled back."""
+
+
+class RollbackConflictError(FaultError):
+    """The target was changed after the injection, so rollback kept it as it is now.
+
+    Nothing is left for `seclo experiment recover` to do: the message says what was kept, where the original
+    was saved and what a person must merge by hand. The run and `recover` report it and exit 1.
+    """
 
 
 class FaultParams(BaseModel):
@@ -84,7 +93,11 @@ class Fault(ABC):
 
     @abstractmethod
     def rollback(self, undo: Undo) -> str:
-        """Undo the change if it is there; say what was done ("" when there was nothing to undo)."""
+        """Undo the change if it is there; say what was done ("" when there was nothing to undo).
+
+        Raises:
+            RollbackConflictError: the target was changed after the injection; it was kept as it is.
+        """
 
 
 def narrow(value: BaseModel, model: type[T]) -> T:

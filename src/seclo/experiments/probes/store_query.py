@@ -28,10 +28,10 @@ class StoreQuery(Probe):
     params: ClassVar[type[ProbeParams]] = StoreQueryParams
 
     def check(self, params: ProbeParams, baseline: object, context: RunContext) -> Observation:
-        """Open the store read-only, query, close."""
+        """Open the store read-only and sandboxed (the SQL may read its tables only), query, close."""
         p = narrow(params, StoreQueryParams)
         try:
-            with open_store(context.store_path, read_only=True) as store:
+            with open_store(context.store_path, sandboxed=True) as store:
                 result = run_query(store, p.sql, limit=1)
         except SecloError as exc:
             return Observation(False, f"store query failed: {exc}")
