@@ -112,16 +112,29 @@ def init_command(directory: Path | None) -> None:
         click.echo(f"{root.resolve()} is already a workspace; nothing to do")
 
 
+_EARLIEST, _LATEST = datetime(1900, 1, 1), datetime(9000, 1, 1)
+
+
 def _parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time as naive UTC; a time without an offset is taken as UTC."""
+    """An ISO 8601 time as naive UTC; a time without an offset is taken as UTC.
+
+    Only years 1900 to 8999: windows, periods and SLAs reach years back and ahead of the time given, and
+    `0001-01-01T00:30:00+01:00` is not even a time once converted to UTC (an OverflowError, not a message).
+    """
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2024-03-01T00:00:00Z") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    outside = click.BadParameter(f"{value!r} is outside the years 1900 to 8999 seclo computes over")
+    try:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise outside from None
+    if not _EARLIEST <= parsed < _LATEST:
+        raise outside
     return parsed
 
 
@@ -752,13 +765,14 @@ def serve_command(
         raise click.BadParameter(str(exc), param_hint="--refresh") from None
     access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ws = _open_workspace(workspace)
     server = serve(
-        _open_workspace(workspace),
+        ws,
         host,
         port,
         interval,
-        credentials=access.credentials(),
-        allowed_hosts=allow_host,
+        credentials=access.credentials(ws),
+        allowed_hosts=access.allowed_hosts(ws),
         insecure_no_auth=insecure_no_auth,
     )
 

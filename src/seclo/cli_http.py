@@ -15,6 +15,7 @@ import click
 
 if TYPE_CHECKING:
     from seclo.server.auth import Credentials
+    from seclo.workspace import Workspace
 
 __all__ = ["HttpAccess", "http_access", "http_access_options"]
 
@@ -32,15 +33,32 @@ class HttpAccess:
     allow_host: tuple[str, ...]
     insecure_no_auth: bool
 
-    def credentials(self) -> Credentials | None:
-        """The credentials to ask for (files first, then SECLO_SERVE_TOKEN / SECLO_SERVE_BASIC_AUTH).
+    def credentials(self, workspace: Workspace | None = None) -> Credentials | None:
+        """The credentials to ask for: per secret, the command-line file, else what seclo.yaml's `serve.auth`
+        names (a file, relative to the workspace, or an environment variable), else SECLO_SERVE_TOKEN /
+        SECLO_SERVE_BASIC_AUTH.
 
         Raises:
-            ConfigError: a file cannot be read or holds no usable secret.
+            ConfigError: a file cannot be read, a variable seclo.yaml names is not set, or no usable secret.
         """
         from seclo.server.auth import load_credentials  # noqa: PLC0415
 
-        return load_credentials(self.token_file, self.basic_auth_file)
+        token_file, basic_file = self.token_file, self.basic_auth_file
+        token_env = basic_env = None
+        if workspace is not None:
+            auth = workspace.settings.serve.auth
+            if token_file is None and auth.token_file is not None:
+                token_file = workspace.resolve(auth.token_file)
+            if basic_file is None and auth.basic_auth_file is not None:
+                basic_file = workspace.resolve(auth.basic_auth_file)
+            token_env, basic_env = auth.token_env, auth.basic_auth_env
+        return load_credentials(token_file, basic_file, token_env=token_env, basic_auth_env=basic_env)
+
+    def allowed_hosts(self, workspace: Workspace | None = None) -> tuple[str, ...]:
+        """The Host names allowed: --allow-host when given, else seclo.yaml's `serve.allowed_hosts`."""
+        if self.allow_host or workspace is None:
+            return self.allow_host
+        return tuple(workspace.settings.serve.allowed_hosts)
 
 
 def http_access_options(func: F) -> F:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from seclo.cli_http import http_access, http_access_options
-from seclo.console import render_table
+from seclo.console import render_table, terminal_text
 from seclo.errors import InputError
 from seclo.workspace import Workspace
 
@@ -70,7 +70,10 @@ def _runner(workspace: Path | None, *, dry_run: bool = False) -> Iterator[Playbo
 
 
 def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
-    """Print each outcome; return 1 when a run failed or an occurrence could not be run (decision error)."""
+    """Print each outcome; return 1 when a run failed or an occurrence could not be run (decision error).
+
+    Summaries quote alert labels and step output: they are shown through `terminal_text`, never raw.
+    """
     if not outcomes:
         click.echo("nothing triggered")
     failed = False
@@ -78,11 +81,11 @@ def _show(outcomes: Sequence[RunOutcome], *, verbose: bool) -> int:
         head = f"{outcome.playbook}: {outcome.decision}"
         if outcome.run_id:
             head += f" run {outcome.run_id} {outcome.status}"
-        click.echo(f"{head} ({outcome.occurrence.summary or outcome.occurrence.key})")
+        click.echo(terminal_text(f"{head} ({outcome.occurrence.summary or outcome.occurrence.key})"))
         if outcome.detail and outcome.decision != "ran":
-            click.echo(f"  {outcome.detail}")
+            click.echo(terminal_text(f"  {outcome.detail}"))
         for number, step in enumerate(outcome.steps, start=1):
-            click.echo(f"  {number}. {step.name} [{step.type}] {step.outcome}: {step.summary}")
+            click.echo(terminal_text(f"  {number}. {step.name} [{step.type}] {step.outcome}: {step.summary}"))
             if verbose and step.action:
                 click.echo("     " + json.dumps(step.action, sort_keys=True, default=str))
         failed = failed or outcome.status == "failed" or outcome.decision == "error"
@@ -127,20 +130,15 @@ class ClickGuide:
 
 
 def _time(value: str | None) -> Any:
-    from datetime import UTC, datetime  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    # seclo.cli loads this module lazily; cli_now is the CLI's one clock, pinned by $SECLO_NOW.
+    from seclo.cli import _parse_time, cli_now  # noqa: PLC0415
 
     if value is None:
-        import os  # noqa: PLC0415
-
-        from seclo.cli import cli_now  # noqa: PLC0415 - the CLI's one clock, pinned by $SECLO_NOW
-
         # Unpinned, the engine's own clock decides (claims and approvals use it too).
         return cli_now() if os.environ.get("SECLO_NOW") else None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time such as 2024-03-01T00:00:00Z") from None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return _parse_time(value)
 
 
 _at_option = click.option(
@@ -355,9 +353,13 @@ def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
         click.echo(f"audit trail intact: {check.records} records, head {check.records}:{check.head}")
         return
     if check.broken_seq is not None:
-        click.echo(f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}")
+        click.echo(
+            terminal_text(
+                f"audit trail broken at record {check.broken_seq} of {check.records}: {check.reason}"
+            )
+        )
     else:
-        click.echo(f"audit trail incomplete ({check.records} records): {check.reason}")
+        click.echo(terminal_text(f"audit trail incomplete ({check.records} records): {check.reason}"))
     raise click.exceptions.Exit(1)
 
 
@@ -396,7 +398,8 @@ def listen_command(
         raise KeyboardInterrupt
 
     access = http_access(auth_token_file, basic_auth_file, allow_host, insecure_no_auth)
-    credentials = access.credentials()
+    ws = Workspace.open(workspace)
+    credentials = access.credentials(ws)
     with _runner(workspace) as runner:
         runner.start_retries()  # a failed run's occurrence runs again when its backoff expires
         receiver = AlertmanagerReceiver(
@@ -404,7 +407,7 @@ def listen_command(
             host,
             port,
             credentials=credentials,
-            allowed_hosts=allow_host,
+            allowed_hosts=access.allowed_hosts(ws),
             insecure_no_auth=insecure_no_auth,
         ).start()
         # SIGTERM (a service manager's stop) ends like Ctrl-C: runs in progress finish and every record is committed.

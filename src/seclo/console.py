@@ -1,4 +1,10 @@
-"""The terminal side of the CLI: a rich progress reporter, and tables."""
+"""The terminal side of the CLI: a rich progress reporter, tables, and text made safe to show.
+
+Much of what seclo shows comes from outside: alert labels, user names from logs, a step's output. Shown as it
+is, an escape sequence in it can retitle, clear or rewrite the operator's terminal (or hide a line behind a
+carriage return), and rich would read `[/]` or `[link=...]` in it as markup (a MarkupError, or a link). So
+tables take every cell as plain text, and `terminal_text` writes control characters as visible escapes.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +21,33 @@ from rich.text import Text
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "visible"]
+__all__ = ["PIPED_WIDTH", "RichReporter", "render_table", "terminal_text", "visible"]
 
 PIPED_WIDTH = 160
+# C0 and C1 controls but tab and line feed, DEL, and the bidirectional overrides and isolates (which reorder
+# what is shown: "Trojan Source"), and the Unicode line and paragraph separators.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_LINE_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
-# Control characters other than newline and tab: printed raw, an escape sequence from imported data (a user
-# name, a log line) would move the cursor, recolour or clear the terminal, or hide what follows.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """`text` with every character a terminal would act on written as an escape (`\\x1b`, `\\u202e`).
+
+    Args:
+        lines: keep line feeds and tabs (a multi-line cell); otherwise they are escaped too (one line).
+    """
+    return (_CONTROLS if lines else _LINE_BREAKS).sub(_escape, text)
 
 
 def visible(value: object) -> Text:
     """`value` as terminal text, shown as it is: never read as rich markup (a user name `[/x]` or
-    `[link=...]`), control characters written as escapes (\\x1b)."""
-    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value)))
+    `[link=...]`), control characters written as escapes (\\x1b); line feeds and tabs kept."""
+    return Text(terminal_text(str(value), lines=True))
 
 
 class RichReporter:

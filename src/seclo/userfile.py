@@ -92,7 +92,9 @@ def validation_problem(exc: ValidationError) -> tuple[tuple[int | str, ...], str
     errors = exc.errors()
     err = errors[0]
     got = err.get("input")
-    got_text = "" if isinstance(got, dict | list) or err["type"] == "missing" else f" (got {got!r})"
+    # An unknown key's value, or one refused as a secret, is not echoed: it may be a password put in the wrong place.
+    quiet = isinstance(got, dict | list) or err["type"] in {"missing", "extra_forbidden", "secret_in_config"}
+    got_text = "" if quiet else f" (got {got!r})"
     message = err["msg"].removeprefix("Value error, ")
     more = len(errors) - 1
     extra = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from seclo.atomic import write_text_atomic
 from seclo.errors import ConfigError
@@ -22,6 +24,8 @@ __all__ = [
     "AllowSettings",
     "ExperimentSettings",
     "PrometheusSettings",
+    "ServeAuthSettings",
+    "ServeSettings",
     "Settings",
     "StoreSettings",
     "Workspace",
@@ -46,12 +50,13 @@ class StoreSettings(_Strict):
 
 
 class SlaDays(_Strict):
-    """Days allowed to fix a finding, per severity (DefectDojo's defaults)."""
+    """Days allowed to fix a finding, per severity (DefectDojo's defaults); at most 36500 (100 years): the
+    store adds them to each finding's opening time, and a date past year 9999 stops every SLA query."""
 
-    critical: int = Field(default=7, ge=1)
-    high: int = Field(default=30, ge=1)
-    medium: int = Field(default=90, ge=1)
-    low: int = Field(default=120, ge=1)
+    critical: int = Field(default=7, ge=1, le=36500)
+    high: int = Field(default=30, ge=1, le=36500)
+    medium: int = Field(default=90, ge=1, le=36500)
+    low: int = Field(default=120, ge=1, le=36500)
 
 
 class AllowSettings(_Strict):
@@ -93,6 +98,57 @@ class PrometheusSettings(_Strict):
     timeout_seconds: float = Field(default=30.0, gt=0)
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _no_secret(value: object) -> object:
+    if value is not None:
+        raise PydanticCustomError(
+            "secret_in_config",
+            "seclo.yaml never holds a secret: name a file (token_file, basic_auth_file) or an environment "
+            "variable (token_env, basic_auth_env) holding it",
+        )
+    return value
+
+
+def _env_name(value: object) -> object:
+    if value is not None and not (isinstance(value, str) and _ENV_NAME.fullmatch(value)):
+        # The value is not echoed: whoever writes a token where its variable's name goes has written a secret.
+        raise PydanticCustomError(
+            "secret_in_config", "expected the name of an environment variable, such as SECLO_SERVE_TOKEN"
+        )
+    return value
+
+
+class ServeAuthSettings(_Strict):
+    """Where `seclo serve` and `seclo playbook listen` find the credentials requests must present.
+
+    Only where: a file (relative to the workspace) or an environment variable. A secret written here is
+    refused (`token`, `password`...): seclo.yaml is shared, committed and shown in error messages.
+    """
+
+    token_file: str | None = None
+    token_env: str | None = None
+    basic_auth_file: str | None = None
+    basic_auth_env: str | None = None
+    token: None = None
+    password: None = None
+    basic_auth: None = None
+    credentials: None = None
+
+    _secret_fields = field_validator("token", "password", "basic_auth", "credentials", mode="before")(
+        _no_secret
+    )
+    _env_fields = field_validator("token_env", "basic_auth_env", mode="before")(_env_name)
+
+
+class ServeSettings(_Strict):
+    """Who may reach `seclo serve` and `seclo playbook listen`; their command-line options override these."""
+
+    auth: ServeAuthSettings = ServeAuthSettings()
+    allowed_hosts: list[str] = Field(default_factory=list)
+
+
 class Settings(_Strict):
     """The contents of seclo.yaml."""
 
@@ -103,6 +159,7 @@ class Settings(_Strict):
     sla_days: SlaDays = SlaDays()
     experiments: ExperimentSettings = ExperimentSettings()
     prometheus: PrometheusSettings = PrometheusSettings()
+    serve: ServeSettings = ServeSettings()
 
     @field_validator("timezone")
     @classmethod
@@ -142,6 +199,11 @@ experiments:
 prometheus:
   url: http://127.0.0.1:9090
   timeout_seconds: 30
+# Who may reach `seclo serve` and `seclo playbook listen` (their options override these). Name a file
+# (relative to this folder) or an environment variable holding each secret, never the secret itself.
+# serve:
+#   auth: {token_file: .seclo/serve-token, basic_auth_env: SECLO_SERVE_BASIC_AUTH}
+#   allowed_hosts: [seclo.example.org]
 """
 
 

@@ -12,21 +12,26 @@ import pytest
 from http_client import basic, bearer, post_json, request
 
 from seclo.playbooks.receiver import AlertmanagerReceiver
+from seclo.playbooks.redaction import Redactor
 from seclo.server.auth import Credentials
 
 TOKEN = "listen-token"  # noqa: S105 - a test secret
+SECRET = "hook-s3cr3t-value"  # noqa: S105 - a playbook's secret in these tests
 
 
 class Recorder:
     """A WebhookHandler that keeps the payloads it is handed."""
 
     def __init__(self) -> None:
+        self.redactor = Redactor.of({"HOOK_TOKEN": SECRET})
         self.lock = threading.Lock()
         self.payloads: list[Any] = []
 
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         with self.lock:
             self.payloads.append(payload)
+        if payload["alerts"][0]["labels"].get("team") == "raise":
+            raise RuntimeError(f"the step quoted {SECRET}")
 
     def refusal(self) -> str | None:
         return None
@@ -81,3 +86,21 @@ def test_listen_runs_an_authenticated_webhook(listener: tuple[AlertmanagerReceiv
     while len(recorder.payloads) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sorted(p["alerts"][0]["fingerprint"] for p in recorder.payloads) == ["a", "b"]
+
+
+def test_a_failed_run_is_logged_without_its_secret(
+    listener: tuple[AlertmanagerReceiver, Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run that raises with a secret in its message is logged (listen's log is a file) with the secret's
+    placeholder, and the receiver goes on taking webhooks."""
+    import logging  # noqa: PLC0415
+
+    receiver, recorder = listener
+    with caplog.at_level(logging.ERROR, logger="seclo.playbooks.receiver"):
+        assert post_json(receiver.port, "/", _payload("a", value="raise"), bearer(TOKEN)).status == 202
+        assert post_json(receiver.port, "/", _payload("b"), bearer(TOKEN)).status == 202
+        receiver.close()  # waits for the runs
+    assert [p["alerts"][0]["fingerprint"] for p in recorder.payloads] == ["a", "b"]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "the step quoted [secret HOOK_TOKEN]" in logged
+    assert SECRET not in logged

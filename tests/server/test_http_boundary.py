@@ -170,7 +170,10 @@ def test_bodies_without_a_length_or_past_the_limit_are_refused(server: SecloServ
 def test_an_authenticated_webhook_reaches_the_store(server: SecloServer) -> None:
     """A valid payload with the token is journaled, answered 200, and merged into incidents."""
     answer = post_json(_port(server), "/alertmanager", payload("stored"), bearer(TOKEN))
-    assert (answer.status, json.loads(answer.body)) == (200, {"status": "accepted", "alerts": 1})
+    assert (answer.status, json.loads(answer.body)) == (
+        200,
+        {"status": "accepted", "journaled": True, "alerts": 1},
+    )
     store_path = server.refresher.workspace.store_path
     rows = wait_for(
         "the incident",

@@ -86,7 +86,7 @@ def test_firing_then_resolved_alert_is_one_incident_and_redelivery_adds_nothing(
     store_path = workspace / ".seclo" / "store.duckdb"
     serve = start_serve(workspace)
     try:
-        assert _post(serve.url, _payload()) == (200, {"status": "accepted", "alerts": 1})
+        assert _post(serve.url, _payload()) == (200, {"status": "accepted", "journaled": True, "alerts": 1})
         incidents = wait_for("the incident", lambda: read_store(store_path, _incidents) or None)
         started = datetime(2026, 11, 23, 9, 12, 30, 123000)
         assert incidents == [
@@ -209,7 +209,7 @@ def test_an_alert_from_before_year_1_in_utc_is_rejected_and_serve_goes_on(tmp_pa
     mixed["alerts"] = early["alerts"] + mixed["alerts"] + late["alerts"]
     serve = start_serve(workspace)
     try:
-        assert _post(serve.url, mixed) == (200, {"status": "accepted", "alerts": 3})
+        assert _post(serve.url, mixed) == (200, {"status": "accepted", "journaled": True, "alerts": 3})
         wait_for("the journal to be merged", lambda: _merged(workspace), deadline=30)
         assert _post(serve.url, _payload(fingerprint="good2"))[0] == 200
         alerts = wait_for("both good alerts", lambda: len(read_store(store_path, _alerts)) == 2 or None, 30)

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator
 __all__ = ["Seconds", "parse_seconds"]
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_LONGEST = 36500 * 86400.0
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -17,7 +18,7 @@ def parse_seconds(value: object) -> float:
     """A duration in seconds from a number or text such as "250ms", "10s", "5m" or "1h30m".
 
     Raises:
-        ValueError: the value is not a duration, or is negative.
+        ValueError: the value is not a duration, is negative, or is longer than 100 years (or NaN).
     """
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or text such as '10s'")  # noqa: TRY004
@@ -33,6 +34,10 @@ def parse_seconds(value: object) -> float:
         raise ValueError("a duration is a number of seconds or text such as '10s'")  # noqa: TRY004
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    # NaN and infinity are YAML numbers (.nan, .inf), and a sleep or deadline that long raises OverflowError
+    # in the middle of a run, with a fault injected.
+    if not seconds <= _LONGEST:
+        raise ValueError(f"a duration must be at most 36500d (100 years), got {value!r}")
     return seconds
 
 

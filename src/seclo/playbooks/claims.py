@@ -16,14 +16,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from seclo.playbooks.durations import LONGEST
 from seclo.store import Store
 
 __all__ = ["Claim", "Claims", "attempt_key"]
 
 
 def _pause(backoff: timedelta, failed: int) -> timedelta:
-    """How long after attempt `failed` failed the next may start: the backoff, doubled after each attempt."""
-    return backoff * int(2 ** (failed - 1))
+    """How long after attempt `failed` failed the next may start: the backoff, doubled after each attempt.
+
+    At most LONGEST: with 20 attempts even a 30d backoff doubles past what a datetime holds, and this runs in
+    the webhook's worker thread.
+    """
+    return timedelta(seconds=min(backoff.total_seconds() * 2.0 ** (failed - 1), LONGEST.total_seconds()))
+
+
+def _later(moment: datetime, pause: timedelta) -> datetime:
+    """`moment + pause`, or the calendar's end when that is past it."""
+    try:
+        return moment + pause
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
 
 
 def attempt_key(key: str, attempt: int) -> str:
@@ -86,7 +99,7 @@ class Claims:
             return f"already ran for {occurrence}"
         if claim.attempts >= attempts:
             return f"already ran for {occurrence}: {claim.attempts} attempts failed, the playbook allows {attempts}"
-        due = (claim.finished_at or now) + _pause(backoff, claim.attempts)
+        due = _later(claim.finished_at or now, _pause(backoff, claim.attempts))
         if now < due:
             return (
                 f"attempt {claim.attempts} for {occurrence} failed; the next is due at "
@@ -104,7 +117,7 @@ class Claims:
             or claim.attempts >= attempts
         ):
             return None
-        return claim.attempts, claim.finished_at + _pause(backoff, claim.attempts)
+        return claim.attempts, _later(claim.finished_at, _pause(backoff, claim.attempts))
 
     def failed_last(self, key: str, attempt: int) -> bool:
         """Whether `attempt` is still the latest attempt at `key`, and it failed (a retry of it is not stale)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from seclo.playbooks.redaction import Redactor
     from seclo.server.auth import Credentials
 
 __all__ = ["AlertmanagerReceiver", "WebhookHandler"]
@@ -34,6 +36,8 @@ log = logging.getLogger("seclo.playbooks")
 
 class WebhookHandler(Protocol):
     """What the receiver hands payloads to (seclo.playbooks.PlaybookRunner)."""
+
+    redactor: Redactor  # applied to what the receiver logs of a failed run
 
     def handle_alertmanager(self, payload: Any, *, dry_run: bool = False) -> Any:
         """Run the playbooks the payload triggers."""
@@ -113,8 +117,12 @@ class AlertmanagerReceiver:
     def _handle(self, payload: AlertmanagerPayload) -> None:
         try:
             self.runner.handle_alertmanager(payload.model_dump(by_alias=True))
-        except Exception:  # a worker thread must not die silently: log it and go on with the next webhook
-            log.exception("playbook run for an Alertmanager webhook failed")
+        except (
+            Exception
+        ) as exc:  # a worker thread must not die silently: log it and go on with the next webhook
+            # Redacted: the message, or one in its traceback, may quote a step's secret (this log is a file).
+            trace = self.runner.redactor.text("".join(traceback.format_exception(exc)))
+            log.error("playbook run for an Alertmanager webhook failed:\n%s", trace)  # noqa: TRY400 - redacted
 
     def start(self) -> AlertmanagerReceiver:
         """Serve in a background thread."""

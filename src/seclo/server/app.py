@@ -32,6 +32,7 @@ from seclo.server.inbox import AlertInbox
 from seclo.server.listener import HttpListener
 from seclo.server.playbooks import PlaybookService
 from seclo.server.refresher import Refresher
+from seclo.server.slow_clients import ConnectionLimits
 from seclo.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -136,9 +137,14 @@ def _serve_routes(
             log.error("cannot journal an Alertmanager payload: %s", exc.strerror)  # noqa: TRY400 - no traceback
             return json_response(503, {"error": "the payload could not be stored; retry"})
         refresher.wake()
-        if playbooks is not None:
-            playbooks.alert(document)
-        return json_response(200, {"status": "accepted", "alerts": len(payload.alerts)})
+        if playbooks is not None and (why := playbooks.alert(document)) is not None:
+            # Shutting down, or no run could be audited: the payload is journaled, but its playbooks would not
+            # run. Alertmanager retries a 5xx, and the retry (to this server once restarted) runs them; the
+            # journal keeps one copy per alert.
+            return json_response(503, {"error": why})
+        # Journaled, not yet merged: an alert the store cannot hold is rejected at the merge (counted in
+        # seclo_inbox_rejected_total, kept in the rejected table), so "journaled" is what this answer means.
+        return json_response(200, {"status": "accepted", "journaled": True, "alerts": len(payload.alerts)})
 
     return [
         Route("/metrics", _Metrics(refresher), methods=["GET"]),
@@ -157,13 +163,14 @@ class SecloServer:
         inbox: AlertInbox,
         playbooks: PlaybookService | None = None,
         policy: AccessPolicy | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.refresher = refresher
         self.inbox = inbox
         self.playbooks = playbooks
         self.policy = policy or access_policy(address[0], None)
         app = build_app(self.policy, _serve_routes(refresher, inbox, playbooks))
-        self.listener = HttpListener(app, *address)
+        self.listener = HttpListener(app, *address, limits)
 
     @property
     def url(self) -> str:
@@ -198,6 +205,7 @@ def serve(
     credentials: Credentials | None = None,
     allowed_hosts: Iterable[str] = (),
     insecure_no_auth: bool = False,
+    limits: ConnectionLimits | None = None,
 ) -> SecloServer:
     """Bind the server and start the refresher; the caller runs `serve_forever()` and later `close()`.
 
@@ -209,6 +217,7 @@ def serve(
         credentials: what requests must present (seclo.server.auth.load_credentials); None: no authentication.
         allowed_hosts: Host names answered besides the bound address's (seclo.server.auth.access_policy).
         insecure_no_auth: allow listening beyond loopback without credentials.
+        limits: deadlines for slow clients and the cap on connections (seclo.server.slow_clients).
 
     Raises:
         ConfigError: beyond loopback without credentials, the address cannot be bound (in use, or not an
@@ -224,7 +233,7 @@ def serve(
         playbooks = PlaybookService(workspace, gate, loaded)
         refresher.on_refresh = playbooks.evaluate
     try:
-        server = SecloServer((host, port), refresher, inbox, playbooks, policy)
+        server = SecloServer((host, port), refresher, inbox, playbooks, policy, limits)
     except BaseException:
         if playbooks is not None:
             playbooks.close()

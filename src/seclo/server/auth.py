@@ -18,6 +18,7 @@ import binascii
 import hmac
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
 
 TOKEN_ENV = "SECLO_SERVE_TOKEN"  # noqa: S105 - the name of the variable, not a secret
 BASIC_ENV = "SECLO_SERVE_BASIC_AUTH"
+_HOST = re.compile(r"(?:\[([0-9a-f:.]+)\]|([^:\[\]@/\s]+))(?::[0-9]{1,5})?")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - the names of "every address", not a bind
 
@@ -97,35 +99,54 @@ def _basic(value: bytes, where: str) -> bytes:
     return value
 
 
+def _named_env(env: Mapping[str, str], name: str | None, default: str) -> tuple[bytes | None, str]:
+    """The secret in the variable `name` (which must be set), else in `default` (if set)."""
+    if name is not None:
+        if not env.get(name, "").strip():
+            raise ConfigError(
+                f"the environment variable {name} (named in seclo.yaml serve.auth) is not set or empty",
+                tip="Set it before starting, or remove it from seclo.yaml.",
+            )
+        return env[name].strip().encode(), name
+    value = env.get(default, "").strip()
+    return (value.encode() if value else None), default
+
+
 def load_credentials(
     token_file: Path | None = None,
     basic_auth_file: Path | None = None,
     env: Mapping[str, str] | None = None,
+    *,
+    token_env: str | None = None,
+    basic_auth_env: str | None = None,
 ) -> Credentials | None:
     """The credentials the server asks for, or None when none are configured.
 
     Args:
-        token_file: a file holding the bearer token; else the environment variable SECLO_SERVE_TOKEN.
-        basic_auth_file: a file holding `USER:PASSWORD`; else SECLO_SERVE_BASIC_AUTH.
+        token_file: a file holding the bearer token; else the environment variable `token_env`.
+        basic_auth_file: a file holding `USER:PASSWORD`; else the environment variable `basic_auth_env`.
         env: the environment (os.environ by default).
+        token_env, basic_auth_env: variables that must be set (seclo.yaml named them); None: the optional
+            SECLO_SERVE_TOKEN and SECLO_SERVE_BASIC_AUTH.
 
     Raises:
-        ConfigError: a file cannot be read, or a secret is empty or malformed.
+        ConfigError: a file cannot be read, a named variable is not set, or a secret is empty or malformed.
     """
     env = os.environ if env is None else env
     token: bytes | None = None
     if token_file is not None:
         token = _secret_file(token_file, "token")
         where = f"the token file {token_file}"
-    elif env.get(TOKEN_ENV):
-        token, where = env[TOKEN_ENV].strip().encode(), TOKEN_ENV
+    else:
+        token, where = _named_env(env, token_env, TOKEN_ENV)
     if token is not None and (not token or b"\n" in token or b" " in token):
         raise ConfigError(f"{where} must hold one token: no spaces, no line breaks, not empty")
     basic: bytes | None = None
     if basic_auth_file is not None:
         basic = _basic(_secret_file(basic_auth_file, "basic auth"), f"the basic auth file {basic_auth_file}")
-    elif env.get(BASIC_ENV):
-        basic = _basic(env[BASIC_ENV].strip().encode(), BASIC_ENV)
+    else:
+        value, name = _named_env(env, basic_auth_env, BASIC_ENV)
+        basic = None if value is None else _basic(value, name)
     return None if token is None and basic is None else Credentials(token, basic)
 
 
@@ -162,12 +183,9 @@ class AccessPolicy:
             return False
         if self.hosts is None:
             return True
-        text = header.decode("latin-1").strip().lower()
-        if text.startswith("["):  # [v6]:port
-            name = text[1 : text.find("]")] if "]" in text else text
-        else:
-            name = text.rpartition(":")[0] if ":" in text else text
-        return name in self.hosts
+        # name, [v6] or either followed by :port (digits only: `127.0.0.1:x@evil` names no port of ours)
+        match = _HOST.fullmatch(header.decode("latin-1").strip().lower())
+        return match is not None and (match[1] or match[2]) in self.hosts
 
     def needs_credentials(self, method: str) -> bool:
         """True when a request with this method must authenticate."""

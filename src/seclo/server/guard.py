@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -127,12 +128,33 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+class _RefusalLog:
+    """Logs refused requests without letting a client flood the log: the first one, then at most one line per
+    `every` seconds saying how many were refused meanwhile (a token guesser sends thousands a second)."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._last = -math.inf
+        self._since = 0
+
+    def note(self, method: str, path: str, client: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            self._since += 1
+            return
+        more = f" ({self._since} more refused in the last {now - self._last:.0f} s)" if self._since else ""
+        self._last, self._since = now, 0
+        # %r: the path is the client's text, percent-decoded (a %0A in it must not forge a log line).
+        log.warning("refused %s %r from %s: no valid credentials%s", method, path, client, more)
+
+
 class Guard:
     """ASGI middleware applying an `AccessPolicy` and the body checks to every HTTP request."""
 
     def __init__(self, app: ASGIApp, policy: AccessPolicy) -> None:
         self.app = app
         self.policy = policy
+        self._unauthorized = _RefusalLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -162,6 +184,9 @@ class Guard:
         host = _header(scope, b"host")
         if host is None:
             raise Refusal(400, "a Host header is required")
+        if sum(1 for key, _ in scope["headers"] if key == b"host") > 1:
+            # RFC 9112 3.2: a proxy or a check in front may read the other one.
+            raise Refusal(400, "more than one Host header")
         if not policy.host_allowed(host):
             shown = host.decode("latin-1")[:100]
             raise Refusal(421, f"this server does not answer to the Host {shown!r}; see --allow-host")
@@ -172,9 +197,7 @@ class Guard:
             and not credentials.accepts(_header(scope, b"authorization"))
         ):
             client = scope.get("client") or ("?", 0)
-            log.warning(
-                "refused %s %s from %s: no valid credentials", scope["method"], scope["path"], client[0]
-            )
+            self._unauthorized.note(scope["method"], scope["path"], client[0])
             challenges = [(b"www-authenticate", c.encode()) for c in credentials.challenges()]
             raise Refusal(401, "authentication required: send the bearer token or basic auth", challenges)
         if scope["method"] in _WRITES:

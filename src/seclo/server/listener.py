@@ -9,16 +9,20 @@ requests in progress, then lets the signal through as Python would have), or `st
 uvicorn is configured for a server on a small machine: httptools and uvloop, no access log (a line per scrape costs more than the
 scrape), no logging set-up of its own (the CLI's applies), no proxy headers trusted, keep-alive connections
 kept two minutes (Prometheus and Alertmanager reuse theirs), and 30 s for requests to finish on shutdown.
+Slow clients are cut off and connections capped (`ConnectionLimits`, seclo.server.slow_clients).
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from seclo import __version__
 from seclo.errors import ConfigError
+from seclo.server.slow_clients import ConnectionLimits, deadline_protocol
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -29,6 +33,39 @@ __all__ = ["HttpListener"]
 BACKLOG = 128
 
 
+class _Throttle(logging.Filter):
+    """Lets each of uvicorn's warnings through once per `every` seconds, with a count of those held back.
+
+    uvicorn logs a line for every malformed request ("Invalid HTTP request received.") and every request past
+    the connection limit ("Exceeded concurrency limit."): a client sending thousands a second would fill the
+    disk. Errors (a route's traceback) always pass.
+    """
+
+    def __init__(self, every: float = 10.0) -> None:
+        super().__init__()
+        self.every = every
+        self._seen: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        key, now = str(record.msg), time.monotonic()
+        with self._lock:
+            last, held = self._seen.get(key, (-self.every, 0))
+            if now - last < self.every:
+                self._seen[key] = (last, held + 1)
+                return False
+            self._seen[key] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like it in the last {now - last:.0f} s)"
+        return True
+
+
+_THROTTLE = _Throttle()
+logging.getLogger("uvicorn.error").addFilter(_THROTTLE)
+
+
 class HttpListener:
     """An ASGI application served by uvicorn on `host`:`port`.
 
@@ -36,7 +73,7 @@ class HttpListener:
         ConfigError: the address cannot be bound (in use, or not an address of this machine).
     """
 
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int, limits: ConnectionLimits | None = None) -> None:
         import uvicorn  # noqa: PLC0415 - only the server commands need it
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -60,7 +97,7 @@ class HttpListener:
             # The C parser and event loop: with asyncio's loop a scrape cost 91 us of CPU against 57 us on the
             # old http.server, with uvloop 51 us (BENCHMARKS.md). httptools also reads and drops a refused
             # body after the answer, so the client can read the 413.
-            http="httptools",
+            http=deadline_protocol(limits or ConnectionLimits()),
             loop="uvloop",
             proxy_headers=False,
             server_header=False,
@@ -68,6 +105,7 @@ class HttpListener:
             timeout_keep_alive=120,
             timeout_graceful_shutdown=30,
             backlog=BACKLOG,
+            limit_concurrency=(limits or ConnectionLimits()).max_connections,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -59,20 +60,35 @@ class PlaybookService:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seclo-playbook")
         self._evaluating = threading.Lock()
         self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seclo-playbook-evaluate")
+        self._closing = threading.Lock()
+        self._closed = False
 
     @property
     def count(self) -> int:
         """How many playbooks are loaded."""
         return len(self.runner.playbooks)
 
-    def alert(self, document: object) -> None:
-        """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread."""
-        self.pool.submit(self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document)
+    def alert(self, document: object) -> str | None:
+        """Run the playbooks an accepted Alertmanager payload triggers, on a worker thread.
+
+        Returns why nothing was run, or None: once `close()` has begun (a webhook arriving during shutdown), or
+        once the recorder has stopped (no run could be audited), the caller answers 503 so Alertmanager retries.
+        """
+        if (why := self.runner.refusal()) is not None:
+            return why
+        with self._closing:
+            if self._closed:
+                return "the server is shutting down; retry"
+            self.pool.submit(
+                self._guarded, "an Alertmanager webhook", self.runner.handle_alertmanager, document
+            )
+        return None
 
     def evaluate(self) -> None:
         """Evaluate the polled triggers once, on the evaluation thread, unless an evaluation is running."""
-        if self._evaluating.acquire(blocking=False):
-            self._evaluator.submit(self._evaluate)
+        with self._closing:
+            if not self._closed and self._evaluating.acquire(blocking=False):
+                self._evaluator.submit(self._evaluate)
 
     def _evaluate(self) -> None:
         try:
@@ -80,18 +96,22 @@ class PlaybookService:
         finally:
             self._evaluating.release()
 
-    @staticmethod
-    def _guarded(what: str, call: Callable[..., Any], *args: object) -> None:
+    def _guarded(self, what: str, call: Callable[..., Any], *args: object) -> None:
+        # Both texts are redacted: an exception's message (and its traceback's) may quote a step's secret.
+        redact = self.runner.redactor.text
         try:
             call(*args)
         except SecloError as exc:
-            log.warning("playbooks for %s: %s", what, exc)
-        except Exception:  # a worker thread must not die silently: log it and go on with the next one
-            log.exception("playbooks for %s failed unexpectedly", what)
+            log.warning("playbooks for %s: %s", what, redact(str(exc)))
+        except Exception as exc:  # a worker thread must not die silently: log it and go on with the next one
+            trace = redact("".join(traceback.format_exception(exc)))
+            log.error("playbooks for %s failed unexpectedly:\n%s", what, trace)  # noqa: TRY400 - redacted above
 
     def close(self) -> None:
         """Wait for runs in progress and commit their records; pending retries are dropped (each runs when its
         occurrence is seen again)."""
+        with self._closing:
+            self._closed = True
         self.pool.shutdown(wait=True)
         self._evaluator.shutdown(wait=True)
         self.runner.close()

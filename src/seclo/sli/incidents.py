@@ -32,11 +32,14 @@ _DURATION = re.compile(r"(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?
 _UNIT_SECONDS = (604_800, 86_400, 3_600, 60, 1)
 
 
+_LONGEST_SECONDS = 36500 * 86400
+
+
 def parse_duration(text: str) -> timedelta:
     """A positive duration written as Prometheus does, units in order: "30m", "4h", "1d12h", "2w".
 
     Raises:
-        ValueError: the text is not such a duration, or is zero.
+        ValueError: the text is not such a duration, is zero, or is longer than 100 years.
     """
     match = _DURATION.fullmatch(text)
     if not text or match is None:
@@ -44,6 +47,10 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_SECONDS, strict=True) if n)
     if seconds == 0:
         raise ValueError(f"the duration {text!r} must be longer than zero")
+    if (
+        seconds > _LONGEST_SECONDS
+    ):  # timedelta itself overflows past 999999999 days: say so, not OverflowError
+        raise ValueError(f"the duration {text!r} is longer than 36500d (100 years)")
     return timedelta(seconds=seconds)
 
 
