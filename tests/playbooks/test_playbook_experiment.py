@@ -72,11 +72,15 @@ def _port_watcher(port: int, log: Path) -> Iterator[None]:
 
 
 def _seclo(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # Experiments run on the real clock, so the playbook that reacts to them judges at the real now too: with
+    # $SECLO_NOW pinned (tests/conftest.py) the run would lie in the future of `playbook evaluate`. Only
+    # differences of real times are compared, so the hour of the run does not matter.
+    env = {k: v for k, v in os.environ.items() if k != "SECLO_NOW"}
     return subprocess.run(
         [sys.executable, "-m", "seclo", *args, "--workspace", str(ws)],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env=env,
         timeout=300,
         check=False,
     )
