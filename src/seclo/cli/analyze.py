@@ -15,7 +15,7 @@ import click
 
 from seclo.analytics.interface import Window
 from seclo.cli.options import cli_now, parse_time, workspace_option
-from seclo.console import render_table
+from seclo.cli.terminal import render_table
 from seclo.report.interface import Section
 from seclo.store import Store, open_store
 from seclo.workspace import Workspace

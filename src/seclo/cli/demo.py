@@ -27,7 +27,7 @@ def demo_command(days: int, seed: int, workspace: Path | None) -> None:
 
     Example: seclo demo
     """
-    from seclo.console import RichReporter, render_table  # noqa: PLC0415
+    from seclo.cli.terminal import RichReporter, render_table  # noqa: PLC0415
     from seclo.demo import run_demo  # noqa: PLC0415
 
     reporter = RichReporter()

@@ -59,7 +59,7 @@ def _run_document(result: RunResult) -> dict[str, Any]:
 
 
 def show_run(result: RunResult, fmt: str) -> None:
-    from seclo.console import render_table  # noqa: PLC0415
+    from seclo.cli.terminal import render_table  # noqa: PLC0415
 
     if fmt == "json":
         click.echo(json.dumps(_run_document(result), indent=2))
@@ -163,7 +163,7 @@ def experiment_list_command(fmt: str, workspace: Path | None) -> None:
 
     Example: seclo experiment list --format json
     """
-    from seclo.console import render_table  # noqa: PLC0415
+    from seclo.cli.terminal import render_table  # noqa: PLC0415
     from seclo.experiments.catalog import workspace_experiments  # noqa: PLC0415
     from seclo.experiments.clock import iso_ms  # noqa: PLC0415
 

@@ -52,7 +52,7 @@ def import_command(
 
     Example: seclo import syslog /var/log/auth.log --year 2024 --timezone Europe/Berlin
     """
-    from seclo.console import RichReporter  # noqa: PLC0415
+    from seclo.cli.terminal import RichReporter  # noqa: PLC0415
     from seclo.importers import ImportOptions, get_importer, import_path  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 
@@ -119,7 +119,7 @@ def generate_command(
 
     Example: seclo generate --days 30 --seed 1 --auth-events 10000000 --import
     """
-    from seclo.console import RichReporter  # noqa: PLC0415
+    from seclo.cli.terminal import RichReporter  # noqa: PLC0415
     from seclo.demo import import_generated  # noqa: PLC0415
     from seclo.generate import generate_organisation  # noqa: PLC0415
 

@@ -14,7 +14,7 @@ import click
 
 from seclo.cli.http_access import http_access, http_access_options
 from seclo.cli.options import cli_now, parse_time, workspace_option
-from seclo.console import render_table, terminal_text
+from seclo.cli.terminal import render_table, terminal_text
 from seclo.errors import InputError
 from seclo.workspace import Workspace
 

@@ -26,7 +26,7 @@ def query_command(sql: str, fmt: str, limit: int | None, workspace: Path | None)
 
     Example: seclo query "SELECT outcome, count(*) FROM auth_events GROUP BY outcome" --format csv
     """
-    from seclo.console import render_table  # noqa: PLC0415
+    from seclo.cli.terminal import render_table  # noqa: PLC0415
     from seclo.query import run_query, to_csv, to_json  # noqa: PLC0415
     from seclo.store import open_store  # noqa: PLC0415
 

@@ -30,7 +30,7 @@ def _money(value: float) -> str:
 
 
 def _render_risk(result: PortfolioResult) -> None:
-    from seclo.console import render_table  # noqa: PLC0415
+    from seclo.cli.terminal import render_table  # noqa: PLC0415
 
     rows = []
     for s in result.scenarios:
@@ -194,7 +194,7 @@ def risk_compare_command(
         preset_scenario("outage", name="outages", rate=outages_per_year, cost_per_unit=cost_per_hour),
     )
     if fmt == "table":
-        from seclo.console import render_table  # noqa: PLC0415
+        from seclo.cli.terminal import render_table  # noqa: PLC0415
 
         render_table(
             "Per event",

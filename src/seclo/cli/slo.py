@@ -55,7 +55,7 @@ def _slo_rows(results: tuple[SloResult, ...]) -> list[tuple[str, ...]]:
 
 
 def render_slos(results: tuple[SloResult, ...]) -> None:
-    from seclo.console import render_table  # noqa: PLC0415
+    from seclo.cli.terminal import render_table  # noqa: PLC0415
 
     render_table(
         "SecLOs",
