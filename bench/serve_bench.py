@@ -75,7 +75,7 @@ def build_workspace(root: Path, slos: int) -> None:
     """A generated organisation (30 days, 200k logins) and `slos` SLO files."""
     from seclo.demo import import_generated  # noqa: PLC0415
     from seclo.generate import generate_organisation  # noqa: PLC0415
-    from seclo.reporting import NullReporter  # noqa: PLC0415
+    from seclo.progress import NullReporter  # noqa: PLC0415
     from seclo.workspace import Workspace  # noqa: PLC0415
 
     (root / "slos").mkdir(parents=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seclo.cli_doc import render_cli_reference
+from seclo.cli.doc import render_cli_reference
 
 DOC = Path(__file__).parents[1] / "docs" / "cli.md"
 
@@ -12,7 +12,7 @@ DOC = Path(__file__).parents[1] / "docs" / "cli.md"
 def test_cli_reference_is_current() -> None:
     """The checked-in CLI reference is what --help prints now (regenerate it if this fails)."""
     assert DOC.read_text(encoding="utf-8") == render_cli_reference(), (
-        "run: python -m seclo.cli_doc > docs/cli.md"
+        "run: python -m seclo.cli.doc > docs/cli.md"
     )
 
 

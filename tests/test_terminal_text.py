@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from seclo.cli import main
-from seclo.console import RichReporter, render_table, terminal_text
+from seclo.cli.terminal import RichReporter, render_table, terminal_text
 from seclo.store import open_store
 from seclo.workspace import init_workspace
 

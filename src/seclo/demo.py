@@ -18,10 +18,10 @@ from seclo.experiments.result import RunResult
 from seclo.generate import generate_organisation
 from seclo.importers import ImportOptions, ImportResult, get_importer, import_path
 from seclo.playbooks.demo import DemoPlaybooks, run_demo_playbooks
+from seclo.progress import NullReporter, Reporter
 from seclo.report import write_slo_report
 from seclo.report.analytics_report import overview_sections
 from seclo.report.risk_report import workspace_risk_sections
-from seclo.reporting import NullReporter, Reporter
 from seclo.slo.status import SloResult, evaluate_workspace
 from seclo.store.connection import open_store
 from seclo.store.schema import table

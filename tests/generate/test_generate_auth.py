@@ -18,7 +18,7 @@ from seclo.generate.people import generate_accounts
 from seclo.generate.period import US_PER_MINUTE, Period
 from seclo.generate.randomness import Streams
 from seclo.generate.scenario import plan_scenario
-from seclo.reporting import NullReporter
+from seclo.progress import NullReporter
 from seclo.store.schema import table
 
 END = datetime(2025, 6, 4, 15, 30)  # a Wednesday afternoon

@@ -14,7 +14,7 @@ from http_client import bearer, post_json, request
 from serve_helpers import start_serve
 
 from seclo.cli import main
-from seclo.cli_http import HttpAccess
+from seclo.cli.http_access import HttpAccess
 from seclo.errors import ConfigError
 from seclo.store import open_store
 from seclo.workspace import Workspace

@@ -22,7 +22,7 @@ from seclo.generate.period import US_PER_MINUTE, Period, from_datetime, to_datet
 from seclo.generate.randomness import Streams
 from seclo.generate.result import GeneratedFiles, GeneratedTable
 from seclo.generate.scenario import plan_scenario
-from seclo.reporting import NullReporter, Reporter
+from seclo.progress import NullReporter, Reporter
 
 __all__ = [
     "DEFAULT_USERS",

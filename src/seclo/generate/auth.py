@@ -32,7 +32,7 @@ from seclo.generate.scenario import (
     Scenario,
     Window,
 )
-from seclo.reporting import Reporter
+from seclo.progress import Reporter
 
 __all__ = [
     "BASELINE_FAILURE_RATE",

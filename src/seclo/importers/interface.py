@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 
 import duckdb
 
-from seclo.reporting import NullReporter, Reporter
+from seclo.progress import NullReporter, Reporter
 from seclo.store.sql import run
 
 __all__ = [

@@ -20,7 +20,7 @@ from seclo.errors import InputError
 from seclo.importers.interface import Importer, ImportOptions, ImportResult, Staged, Staging
 from seclo.importers.lines import binary_offset
 from seclo.importers.merge import merge_table
-from seclo.reporting import NullReporter, Reporter
+from seclo.progress import NullReporter, Reporter
 from seclo.store.connection import Store
 from seclo.store.schema import table
 from seclo.store.sql import run, scalar

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from seclo.analytics.interface import Window
-from seclo.cli import _parse_time, cli_now, workspace_option
-from seclo.console import render_table
+from seclo.cli.options import cli_now, parse_time, workspace_option
+from seclo.cli.terminal import render_table
 from seclo.report.interface import Section
 from seclo.store import Store, open_store
 from seclo.workspace import Workspace
@@ -60,7 +60,7 @@ def _common(func: F) -> F:
 
 def _context(workspace: Path | None, at_text: str | None, days: float) -> tuple[Workspace, Store, Window]:
     ws = Workspace.open(workspace)
-    at = _parse_time(at_text) or cli_now().replace(microsecond=0)
+    at = parse_time(at_text) or cli_now().replace(microsecond=0)
     return ws, open_store(ws.store_path, read_only=True), Window(at - timedelta(days=days), at)
 
 

@@ -1,13 +1,13 @@
 """Render docs/cli.md from the commands' own --help, so the reference cannot drift from the CLI.
 
-Run `python -m seclo.cli_doc > docs/cli.md` after changing a command.
+Run `python -m seclo.cli.doc > docs/cli.md` after changing a command.
 """
 
 from __future__ import annotations
 
 import click
 
-from seclo.cli import cli
+from seclo.cli.app import cli
 
 __all__ = ["render_cli_reference"]
 
@@ -27,7 +27,7 @@ def render_cli_reference() -> str:
     """The Markdown for docs/cli.md."""
     parts = [
         "# seclo command reference\n",
-        "Generated from `seclo --help` by `python -m seclo.cli_doc`; a test keeps it current.\n",
+        "Generated from `seclo --help` by `python -m seclo.cli.doc`; a test keeps it current.\n",
         "```\n" + _help(cli, ["seclo"]) + "\n```\n",
     ]
     parts += _sections(cli, ["seclo"])

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from seclo.cli_http import http_access, http_access_options
-from seclo.console import render_table, terminal_text
+from seclo.cli.http_access import http_access, http_access_options
+from seclo.cli.options import cli_now, parse_time, workspace_option
+from seclo.cli.terminal import render_table, terminal_text
 from seclo.errors import InputError
 from seclo.workspace import Workspace
 
@@ -25,15 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["playbook_group"]
 
 LOG_NAME = ".seclo/playbooks.log"
-
-_workspace_option = click.option(
-    "--workspace",
-    "-w",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="SECLO_WORKSPACE",
-    default=None,
-    help="Workspace folder [default: $SECLO_WORKSPACE or the current directory].",
-)
 
 
 def _log_to_workspace(ws: Workspace) -> None:
@@ -132,13 +124,11 @@ class ClickGuide:
 def _time(value: str | None) -> Any:
     import os  # noqa: PLC0415
 
-    # seclo.cli loads this module lazily; cli_now is the CLI's one clock, pinned by $SECLO_NOW.
-    from seclo.cli import _parse_time, cli_now  # noqa: PLC0415
-
     if value is None:
-        # Unpinned, the engine's own clock decides (claims and approvals use it too).
+        # Unpinned, the engine's own clock decides (claims and approvals use it too). cli_now is the CLI's one
+        # clock, pinned by $SECLO_NOW.
         return cli_now() if os.environ.get("SECLO_NOW") else None
-    return _parse_time(value)
+    return parse_time(value)
 
 
 _at_option = click.option(
@@ -155,7 +145,7 @@ def playbook_group() -> None:
 
 
 @playbook_group.command("list")
-@_workspace_option
+@workspace_option
 def list_command(workspace: Path | None) -> None:
     """List the playbooks in the workspace's playbooks/ folder (validating every file).
 
@@ -197,7 +187,7 @@ def list_command(workspace: Path | None) -> None:
     help="An Alertmanager webhook JSON body, for playbooks it triggers.",
 )
 @_at_option
-@_workspace_option
+@workspace_option
 def run_command(
     name: str, manual: bool, dry_run: bool, payload: Path | None, at_text: str | None, workspace: Path | None
 ) -> None:
@@ -227,7 +217,7 @@ def run_command(
 @playbook_group.command("evaluate")
 @click.option("--dry-run", is_flag=True, help="Show what would run; do nothing.")
 @_at_option
-@_workspace_option
+@workspace_option
 def evaluate_command(dry_run: bool, at_text: str | None, workspace: Path | None) -> None:
     """Evaluate every polled trigger once (SLO alerts, budget policy steps, experiment verdicts, findings past
     SLA, known-exploited findings, schedules) and run what fires: what `seclo serve` does on each refresh.
@@ -246,7 +236,7 @@ def evaluate_command(dry_run: bool, at_text: str | None, workspace: Path | None)
 @click.argument("step")
 @click.option("--by", "approver", help="Who approves [default: the current user].")
 @click.option("--note", default="", help="Why, for the audit trail.")
-@_workspace_option
+@workspace_option
 def approve_command(run_id: str, step: str, approver: str | None, note: str, workspace: Path | None) -> None:
     """Approve STEP (name or number) of a run waiting for it, and run the rest of the playbook.
 
@@ -262,7 +252,7 @@ def approve_command(run_id: str, step: str, approver: str | None, note: str, wor
 @playbook_group.command("history")
 @click.option("--runs", "show_runs", is_flag=True, help="Also list the latest runs.")
 @click.option("--playbook", "name", help="Only this playbook's runs.")
-@_workspace_option
+@workspace_option
 def history_command(show_runs: bool, name: str | None, workspace: Path | None) -> None:
     """How often each playbook ran, and in which mode: the evidence for "automate it the second time".
 
@@ -334,7 +324,7 @@ def _head(value: str | None) -> tuple[int, str] | None:
     help="A head printed by an earlier verify-audit: the trail must still hold that record with that hash "
     "(finds records removed from the end, or a chain rebuilt from scratch).",
 )
-@_workspace_option
+@workspace_option
 def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
     """Check the audit trail's hash chain, and that every run in playbook_runs has its audit records; exit 1
     naming the first broken record or run. Prints the head (last record's seq and hash): keep it outside the
@@ -369,7 +359,7 @@ def verify_audit_command(expect: str | None, workspace: Path | None) -> None:
     "--port", type=click.IntRange(0, 65535), default=9095, show_default=True, help="Port (0: any free)."
 )
 @http_access_options
-@_workspace_option
+@workspace_option
 def listen_command(
     host: str,
     port: int,
