@@ -23,3 +23,10 @@ def test_every_command_has_an_example() -> None:
     assert sections
     for section in sections:
         assert "Example:" in section, section.splitlines()[0]
+
+
+def test_lazily_loaded_groups_are_documented() -> None:
+    """The groups loaded only when used (analyze, playbook) have their sections like every other command."""
+    text = render_cli_reference()
+    for name in ("analyze together", "playbook verify-audit", "playbook listen"):
+        assert f"## seclo {name}\n" in text

@@ -39,8 +39,13 @@ def _sections(group: click.Command, path: list[str]) -> list[str]:
     parts: list[str] = []
     if not isinstance(group, click.Group):
         return parts
-    for name in sorted(group.commands):
-        command, full = group.commands[name], [*path, name]
+    with click.Context(group, info_name=" ".join(path)) as ctx:
+        # list_commands/get_command, not .commands: the lazily loaded groups (analyze, playbook) are documented too.
+        commands = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    for name, command in sorted(commands.items()):
+        if command is None:
+            continue
+        full = [*path, name]
         parts.append(f"## {' '.join(full)}\n")
         parts.append("```\n" + _help(command, full) + "\n```\n")
         parts += _sections(command, full)
