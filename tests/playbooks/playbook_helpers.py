@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +68,13 @@ def alert(labels: dict[str, str], *, fingerprint: str = "fp1", status: str = "fi
 def rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
     """All rows of a query."""
     return store.conn.execute(sql).fetchall()
+
+
+class Clock:
+    """A pinned clock the test moves by hand (a PlaybookRunner's `clock`)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 12, 0, 0)
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playbook_helpers import alert, playbook, rows, workspace
+from playbook_helpers import Clock, alert, playbook, rows, workspace
 from sink import Sink, running_sink
 
 from seclo.playbooks import PlaybookRunner, load_playbooks, verify_chain
@@ -27,16 +27,6 @@ def sink() -> Iterator[Sink]:
     """A running HTTP sink on 127.0.0.1."""
     with running_sink() as server:
         yield server
-
-
-class Clock:
-    """A pinned clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 12, 0, 0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _wait(what: str, probe: Callable[[], bool]) -> None:
